@@ -1,0 +1,28 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both install what is missing.
+PY := .venv/bin/python
+export DJANGO_SETTINGS_MODULE := exora.settings
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/exora
+
+.PHONY: run test setup lint bench
+
+run:
+	scripts/setup.sh run
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(PY) manage.py ensure_operator
+	scripts/services.sh redis
+	EXORA_WORKERS=$${EXORA_WORKERS:-$$(nproc)} .venv/bin/honcho start -f Procfile
+
+test:
+	scripts/setup.sh test
+	scripts/services.sh postgres
+	scripts/services.sh redis
+	.venv/bin/ruff check .
+	DATABASE_URL=$(TEST_DATABASE_URL) .venv/bin/pytest $(PYTEST_ARGS)
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+bench:
+	scripts/setup.sh test
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) benchmarks/pipeline_throughput.py

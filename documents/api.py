@@ -1,0 +1,76 @@
+"""REST API for documents: upload, list, detail, and the read result."""
+
+from django.http import HttpResponse
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from documents import selectors, services
+from documents.models import Document
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    status_text = serializers.CharField(read_only=True)
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = [
+            "id", "original_name", "status", "status_text", "error", "page_count", "pages_done",
+            "size_bytes", "sha256", "mime_type", "ocr_mode", "created_at", "started_at",
+            "finished_at", "timings", "links",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_links(self, document: Document) -> dict[str, str]:
+        request = self.context["request"]
+        return {
+            "self": request.build_absolute_uri(reverse("api:document-detail", args=[document.id])),
+            "result": request.build_absolute_uri(reverse("api:document-result", args=[document.id])),
+            "text": request.build_absolute_uri(reverse("api:document-text", args=[document.id])),
+            "web": request.build_absolute_uri(reverse("documents:detail", args=[document.id])),
+        }
+
+
+class UploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    ocr_mode = serializers.ChoiceField(choices=Document.OcrMode.choices, required=False)
+
+
+class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = DocumentSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return selectors.documents_of(self.request.user)
+
+    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: DocumentSerializer})
+    def create(self, request: Request) -> Response:
+        upload = UploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        try:
+            document = services.create_document(
+                request.user, upload.validated_data["file"], upload.validated_data.get("ocr_mode")
+            )
+        except services.UploadRejected as rejected:
+            body = {"detail": rejected.message}
+            if rejected.existing is not None:
+                body["existing"] = DocumentSerializer(rejected.existing, context={"request": request}).data
+            return Response(body, status=rejected.http_status)
+        data = DocumentSerializer(document, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["links"]["self"]})
+
+    @extend_schema(responses={200: dict})
+    @action(detail=True)
+    def result(self, request: Request, pk: str) -> Response:
+        """The pages as read: text, words with boxes and confidences, and timings."""
+        return Response(selectors.document_result(self.get_object()))
+
+    @extend_schema(responses={(200, "text/plain"): str})
+    @action(detail=True)
+    def text(self, request: Request, pk: str) -> HttpResponse:
+        return HttpResponse(selectors.document_text(self.get_object()), content_type="text/plain; charset=utf-8")

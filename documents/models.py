@@ -1,0 +1,116 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+def original_upload_path(document: "Document", filename: str) -> str:
+    return f"documents/{document.id}/original{document.extension}"
+
+
+class Document(models.Model):
+    """One uploaded file and where its processing stands; what its owner sees."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        CONVERTING = "converting", "Converting"
+        READING = "reading", "Reading"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+
+    class OcrMode(models.TextChoices):
+        AUTO = "auto", "Text layer where present, OCR elsewhere"
+        FORCE = "force", "OCR every page"
+        OFF = "off", "Text layer only"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="documents")
+    original_name = models.CharField(max_length=255)
+    file = models.FileField(upload_to=original_upload_path, max_length=500)
+    size_bytes = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    mime_type = models.CharField(max_length=100)
+    ocr_mode = models.CharField(max_length=8, choices=OcrMode.choices, default=OcrMode.AUTO)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    error = models.TextField(blank=True, help_text="Why processing failed, in words the owner understands.")
+    page_count = models.PositiveIntegerField(null=True, blank=True)
+    pages_done = models.PositiveIntegerField(default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    EXTENSIONS = {
+        "application/pdf": ".pdf",
+        "image/png": ".png",
+        "image/jpeg": ".jpg",
+        "image/tiff": ".tiff",
+    }
+
+    @property
+    def extension(self) -> str:
+        return self.EXTENSIONS.get(self.mime_type, "")
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def status_text(self) -> str:
+        """The status in a sentence, e.g. 'Reading page 3 of 12'."""
+        if self.status == self.Status.READING and self.page_count:
+            current = min(self.pages_done + 1, self.page_count)
+            return f"Reading page {current} of {self.page_count}"
+        if self.status == self.Status.FAILED:
+            return f"Failed: {self.error}" if self.error else "Failed"
+        return self.get_status_display()
+
+
+class Page(models.Model):
+    """One page of a document as read: its image, its text and its words with their boxes.
+
+    Boxes are `[x0, y0, x1, y1]` in pixels of a `width` x `height` page, whatever the source,
+    so a viewer scales them by the displayed image's size.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Source(models.TextChoices):
+        OCR = "ocr", "OCR"
+        TEXT_LAYER = "text_layer", "PDF text layer"
+        NONE = "none", "Not read (OCR off)"
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="pages")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    source = models.CharField(max_length=16, choices=Source.choices, blank=True)
+    text = models.TextField(blank=True)
+    words = models.JSONField(default=list, blank=True)
+    mean_confidence = models.FloatField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    image = models.FileField(max_length=500, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["document", "number"]
+        constraints = [models.UniqueConstraint(fields=["document", "number"], name="unique_page_number")]
+
+    def __str__(self) -> str:
+        return f"{self.document} p.{self.number}"

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from documents import views
+
+app_name = "documents"
+
+urlpatterns = [
+    path("", views.document_list, name="list"),
+    path("upload/", views.upload, name="upload"),
+    path("documents/<uuid:document_id>/", views.document_detail, name="detail"),
+    path("documents/<uuid:document_id>/status.json", views.status_json, name="status"),
+    path("documents/<uuid:document_id>/text/", views.download_text, name="text"),
+    path("documents/<uuid:document_id>/json/", views.download_json, name="json"),
+    path("documents/<uuid:document_id>/pages/<int:number>.jpg", views.page_image, name="page-image"),
+]

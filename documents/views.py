@@ -1,0 +1,79 @@
+"""Pages for people: my documents (with upload), one document, and its downloads."""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from documents import selectors, services
+
+
+@login_required
+def document_list(request: HttpRequest) -> HttpResponse:
+    documents = selectors.documents_of(request.user)
+    return render(request, "documents/list.html", {"documents": documents})
+
+
+@login_required
+@require_POST
+def upload(request: HttpRequest) -> HttpResponse:
+    """The form fallback for browsers without JavaScript; the page itself uploads via the API."""
+    for upload_file in request.FILES.getlist("file"):
+        try:
+            services.create_document(request.user, upload_file)
+        except services.UploadRejected as rejected:
+            messages.error(request, f"{upload_file.name}: {rejected.message}")
+    return redirect("documents:list")
+
+
+@login_required
+def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
+    document = selectors.document_of(request.user, document_id)
+    return render(request, "documents/detail.html", {"document": document, "pages": selectors.pages_of(document)})
+
+
+@login_required
+def page_image(request: HttpRequest, document_id: str, number: int) -> FileResponse:
+    page = selectors.page_of(request.user, document_id, number)
+    if not page.image:
+        return HttpResponse(status=404)
+    return FileResponse(page.image.open("rb"), content_type="image/jpeg")
+
+
+@login_required
+def download_text(request: HttpRequest, document_id: str) -> HttpResponse:
+    document = selectors.document_of(request.user, document_id)
+    response = HttpResponse(selectors.document_text(document), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{document.id}.txt"'
+    return response
+
+
+@login_required
+def download_json(request: HttpRequest, document_id: str) -> HttpResponse:
+    document = selectors.document_of(request.user, document_id)
+    body = json.dumps(selectors.document_result(document), indent=2)
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{document.id}.json"'
+    return response
+
+
+@login_required
+def status_json(request: HttpRequest, document_id: str) -> HttpResponse:
+    """What the document page polls to stay current without reloading."""
+    document = selectors.document_of(request.user, document_id)
+    return HttpResponse(
+        json.dumps(
+            {
+                "id": str(document.id),
+                "status": document.status,
+                "status_text": document.status_text,
+                "pages_done": document.pages_done,
+                "pages_total": document.page_count,
+                "finished": document.is_finished,
+            }
+        ),
+        content_type="application/json",
+    )

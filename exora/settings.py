@@ -1,0 +1,213 @@
+"""Exora settings: every knob comes from the environment, parsed once, here.
+
+`DATABASE_URL` and `REDIS_URL` follow the usual conventions; everything else is `EXORA_*`.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from exora import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# --- Paths -------------------------------------------------------------------------------
+DATA_DIR = env.get_path("EXORA_DATA_DIR", BASE_DIR / "data")
+MEDIA_ROOT = DATA_DIR / "media"
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """A stable key per data dir, so sessions survive restarts without any set-up."""
+    configured = os.environ.get("EXORA_SECRET_KEY")
+    if configured:
+        return configured
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env.get_bool("EXORA_DEBUG", False)
+ALLOWED_HOSTS = env.get_list("EXORA_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.get_list("EXORA_CSRF_TRUSTED_ORIGINS", [])
+
+# --- Processing ----------------------------------------------------------------------------
+EXORA_MAX_UPLOAD_BYTES = env.get_int("EXORA_MAX_UPLOAD_MB", 200, minimum=1) * 1024 * 1024
+EXORA_MAX_PAGES = env.get_int("EXORA_MAX_PAGES", 1000, minimum=1)
+EXORA_OCR_MODE = env.get_choice("EXORA_OCR_MODE", "auto", ("auto", "force", "off"))
+EXORA_OCR_DPI = env.get_int("EXORA_OCR_DPI", 300, minimum=50)
+EXORA_DISPLAY_DPI = env.get_int("EXORA_DISPLAY_DPI", 100, minimum=36)
+EXORA_OCR_LANGUAGES = "+".join(env.get_list("EXORA_OCR_LANGUAGES", ["eng"]))
+EXORA_PAGE_TIMEOUT = env.get_int("EXORA_PAGE_TIMEOUT_SECONDS", 180, minimum=5)
+# One OCR page per core is the throughput limit; more threads only fight over the cores.
+EXORA_WORKERS = env.get_int("EXORA_WORKERS", os.cpu_count() or 1, minimum=1)
+EXORA_WORKER_THREADS = env.get_int("EXORA_WORKER_THREADS", 1, minimum=1)
+EXORA_ADMIN_USER = env.get_str("EXORA_ADMIN_USER", "admin")
+EXORA_ADMIN_PASSWORD = env.get_str("EXORA_ADMIN_PASSWORD", "")  # empty: a random one is printed
+EXORA_BROKER = env.get_choice("EXORA_BROKER", "redis", ("redis", "stub"))
+
+# Tesseract's OpenMP threads collapse throughput when several pages run at once (12 s per
+# page instead of 2 s here); parallelism comes from running pages side by side instead.
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+# --- Django --------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_dramatiq",
+    "channels",
+    "documents",
+    "processing",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "exora.urls"
+WSGI_APPLICATION = None
+ASGI_APPLICATION = "exora.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{DATA_DIR / 'exora.sqlite3'}",
+        conn_max_age=600,
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server read while a worker writes; the init command applies it to
+    # every new connection.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.get_str("EXORA_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "documents:list"
+LOGOUT_REDIRECT_URL = "login"
+
+# Uploads over this size stream to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = None
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- API -----------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Exora API",
+    "DESCRIPTION": "Upload medical documents and read back their pages, text and words.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Broker, channels ----------------------------------------------------------------------
+REDIS_URL = env.get_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# django-dramatiq's default list names middleware that dramatiq 2 no longer ships
+# (Prometheus) and adds a database write per message (AdminMiddleware): list ours in full.
+_DRAMATIQ_MIDDLEWARE = [
+    "dramatiq.middleware.AgeLimit",
+    "dramatiq.middleware.TimeLimit",
+    "dramatiq.middleware.ShutdownNotifications",
+    "dramatiq.middleware.Callbacks",
+    "dramatiq.middleware.Pipelines",
+    "dramatiq.middleware.Retries",
+    "dramatiq.middleware.CurrentMessage",
+    "django_dramatiq.middleware.DbConnectionsMiddleware",
+]
+if EXORA_BROKER == "stub":
+    DRAMATIQ_BROKER = {
+        "BROKER": "dramatiq.brokers.stub.StubBroker",
+        "OPTIONS": {},
+        "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE,
+    }
+else:
+    DRAMATIQ_BROKER = {
+        "BROKER": "dramatiq.brokers.redis.RedisBroker",
+        "OPTIONS": {"url": REDIS_URL},
+        "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE,
+    }
+DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL]},
+    }
+}
+
+# --- E-mail, logging -----------------------------------------------------------------------
+EMAIL_BACKEND = env.get_str("EXORA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.get_str("EXORA_FROM_EMAIL", "exora@localhost")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.get_str("EXORA_LOG_LEVEL", "INFO")},
+    "loggers": {"daphne": {"level": "WARNING"}},
+}

@@ -1,0 +1,17 @@
+"""The two kinds of failure: retrying helps (transient) or it never will (permanent)."""
+
+
+class ProcessingError(Exception):
+    """A failure with a message fit to show to the document's owner."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+class PermanentError(ProcessingError):
+    """The input itself is the problem (corrupt, unsupported, over a limit): never retried."""
+
+
+class TransientError(ProcessingError):
+    """Something around the input failed (a timeout, a lost connection): worth retrying."""

@@ -1,0 +1,82 @@
+"""The stages a document goes through, top to bottom.
+
+1. `start_document`: count the pages, create a row per page and send one message per page,
+   so that the pages of one large document spread over every worker.
+2. `read_document_page`: render and read one page, store it, and complete the document when
+   the last page is stored.
+
+`process_file` runs the same stages inline, without a broker or a database, for
+`manage.py process`.
+"""
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+from documents.models import Document
+from processing import rendering, services
+from processing.errors import PermanentError
+from processing.reader import ReadOptions, read_page
+from processing.results import document_json, page_json
+
+logger = logging.getLogger(__name__)
+
+
+def start_document(document_id: str) -> list[int]:
+    """Stage 1: returns the page numbers to read (empty when there is nothing to do)."""
+    document = services.begin(document_id)
+    if document is None:
+        return []
+    info = _inspect(Path(document.file.path), document.mime_type)
+    return services.plan_pages(document, info.page_count)
+
+
+def read_document_page(document_id: str, number: int) -> None:
+    """Stage 2: read one page and store it; a page already stored is not read again."""
+    document = Document.objects.filter(id=document_id).first()
+    if document is None or document.is_finished:
+        return
+    if document.pages.filter(number=number, status="done").exists():
+        return
+    options = ReadOptions.from_settings(document.ocr_mode)
+    with tempfile.TemporaryDirectory(prefix=f"exora-{number}-") as workdir:
+        result, display = read_page(Path(document.file.path), document.mime_type, number, Path(workdir), options)
+        if services.store_page(document_id, result, display):
+            logger.info("document %s completed (%s pages)", document_id, document.page_count)
+
+
+def process_file(path: Path, mime_type: str, ocr_mode: str | None = None) -> dict:
+    """Run every stage on a local file in this process; return the result JSON."""
+    started = time.perf_counter()
+    options = ReadOptions.from_settings(ocr_mode)
+    pages: list[dict] = []
+    stage_totals: dict[str, float] = {}
+    try:
+        info = _inspect(path, mime_type)
+        for number in range(1, info.page_count + 1):
+            with tempfile.TemporaryDirectory(prefix=f"exora-{number}-") as workdir:
+                result, _display = read_page(path, mime_type, number, Path(workdir), options)
+            pages.append(page_json(result.number, result.source, result.text, result.mean_confidence, result.words))
+            for stage, seconds in result.timings.items():
+                stage_totals[stage] = stage_totals.get(stage, 0.0) + seconds
+    except PermanentError as exc:
+        return document_json(file=str(path), status="failed", error=exc.user_message, pages=pages, timings={})
+    timings = {
+        "conversion": round(stage_totals.get("render", 0.0), 3),
+        "text_layer": round(stage_totals.get("text_layer", 0.0), 3),
+        "ocr": round(stage_totals.get("ocr", 0.0), 3),
+        "total": round(time.perf_counter() - started, 3),
+    }
+    return document_json(file=str(path), status="completed", error="", pages=pages, timings=timings)
+
+
+def _inspect(path: Path, mime_type: str) -> rendering.SourceInfo:
+    info = rendering.inspect(path, mime_type, timeout=settings.EXORA_PAGE_TIMEOUT)
+    if info.page_count < 1:
+        raise PermanentError("This document has no pages.")
+    if info.page_count > settings.EXORA_MAX_PAGES:
+        raise PermanentError(f"This document has {info.page_count} pages; the limit is {settings.EXORA_MAX_PAGES}.")
+    return info

@@ -1,0 +1,91 @@
+"""Reading one page of a file: its text layer where it has a real one, OCR otherwise."""
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from PIL import Image
+
+from processing import ocr, rendering, textlayer
+from processing.results import PageResult
+
+DISPLAY_IMAGE_NAME = "display.jpg"
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    ocr_mode: str  # auto | force | off
+    dpi: int
+    display_dpi: int
+    languages: str
+    timeout: int
+
+    @classmethod
+    def from_settings(cls, ocr_mode: str | None = None) -> "ReadOptions":
+        return cls(
+            ocr_mode=ocr_mode or settings.EXORA_OCR_MODE,
+            dpi=settings.EXORA_OCR_DPI,
+            display_dpi=settings.EXORA_DISPLAY_DPI,
+            languages=settings.EXORA_OCR_LANGUAGES,
+            timeout=settings.EXORA_PAGE_TIMEOUT,
+        )
+
+
+def read_page(path: Path, mime_type: str, number: int, workdir: Path, options: ReadOptions) -> tuple[PageResult, Path]:
+    """Read page `number`; return what was read and the path of its display JPEG in `workdir`."""
+    started = time.perf_counter()
+    if mime_type == rendering.PDF:
+        result, display = _read_pdf_page(path, number, workdir, options)
+    else:
+        result, display = _read_image_frame(path, number, workdir, options)
+    result.timings["total"] = round(time.perf_counter() - started, 4)
+    return result, display
+
+
+def _read_pdf_page(path: Path, number: int, workdir: Path, options: ReadOptions) -> tuple[PageResult, Path]:
+    timings: dict[str, float] = {}
+    if options.ocr_mode != "force":
+        clock = time.perf_counter()
+        text, words, width, height = textlayer.read_text_layer(path, number, dpi=options.dpi, timeout=options.timeout)
+        timings["text_layer"] = round(time.perf_counter() - clock, 4)
+        if options.ocr_mode == "off" or textlayer.is_real_text(text):
+            clock = time.perf_counter()
+            display = rendering.render_pdf_page(
+                path, number, workdir, dpi=options.display_dpi, for_ocr=False, timeout=options.timeout
+            )
+            timings["render"] = round(time.perf_counter() - clock, 4)
+            source = "text_layer" if text else "none"
+            return PageResult(number, source, text, 100.0 if words else None, words, width, height, timings), display
+
+    clock = time.perf_counter()
+    ocr_image = rendering.render_pdf_page(path, number, workdir, dpi=options.dpi, for_ocr=True, timeout=options.timeout)
+    display, width, height = _display_from_ocr_image(ocr_image, workdir, options)
+    timings["render"] = round(time.perf_counter() - clock, 4)
+    return _ocr(ocr_image, number, width, height, timings, options), display
+
+
+def _read_image_frame(path: Path, number: int, workdir: Path, options: ReadOptions) -> tuple[PageResult, Path]:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    ocr_image, display, width, height = rendering.image_frame(path, number, workdir)
+    timings["render"] = round(time.perf_counter() - clock, 4)
+    if options.ocr_mode == "off":
+        return PageResult(number, "none", "", None, [], width, height, timings), display
+    return _ocr(ocr_image, number, width, height, timings, options), display
+
+
+def _ocr(image: Path, number: int, width: int, height: int, timings: dict, options: ReadOptions) -> PageResult:
+    clock = time.perf_counter()
+    text, words, mean = ocr.ocr_page(image, languages=options.languages, dpi=options.dpi, timeout=options.timeout)
+    timings["ocr"] = round(time.perf_counter() - clock, 4)
+    return PageResult(number, "ocr", text, mean, words, width, height, timings)
+
+
+def _display_from_ocr_image(ocr_image: Path, workdir: Path, options: ReadOptions) -> tuple[Path, int, int]:
+    """Shrink the page rendered for OCR into the display JPEG, instead of rendering it twice."""
+    with Image.open(ocr_image) as image:
+        width, height = image.size
+        factor = max(1, round(options.dpi / options.display_dpi))
+        display = image.reduce(factor) if factor > 1 else image.copy()
+    return rendering.save_display_jpeg(display, workdir / DISPLAY_IMAGE_NAME), width, height

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Make sure the services Exora talks to answer; start local ones where they do not.
+# Usage: scripts/services.sh redis        Redis at REDIS_URL, persistent, data under the data dir
+#        scripts/services.sh postgres     PostgreSQL on 127.0.0.1:5432 for the test suite
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data_dir="${EXORA_DATA_DIR:-$PWD/data}"
+
+redis_up() { .venv/bin/python - "${REDIS_URL:-redis://127.0.0.1:6379/0}" <<'PY'
+import sys, redis
+try:
+    redis.Redis.from_url(sys.argv[1], socket_connect_timeout=1).ping()
+except Exception:
+    sys.exit(1)
+PY
+}
+
+case "${1:-}" in
+  redis)
+    if redis_up; then exit 0; fi
+    port=$(.venv/bin/python -c "import os,urllib.parse as u;print(u.urlparse(os.environ.get('REDIS_URL','redis://127.0.0.1:6379/0')).port or 6379)")
+    mkdir -p "$data_dir/redis"
+    echo "Starting redis-server on port $port (append-only file in $data_dir/redis)"
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --dir "$data_dir/redis" \
+      --appendonly yes --save 60 1000 --logfile "$data_dir/redis/redis.log"
+    for _ in $(seq 50); do redis_up && exit 0; sleep 0.1; done
+    echo "redis-server did not answer on port $port" >&2; exit 1 ;;
+  postgres)
+    if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then exit 0; fi
+    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)
+    [ -n "$version" ] || { echo "PostgreSQL is not installed; run scripts/setup.sh test" >&2; exit 1; }
+    hba="/etc/postgresql/$version/main/pg_hba.conf"
+    # The test suite connects as postgres over TCP without a password, like CI's server.
+    grep -q "exora-test" "$hba" || sed -i "1i host all postgres 127.0.0.1/32 trust # exora-test" "$hba"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 0.2; done
+    echo "PostgreSQL did not answer on 127.0.0.1:5432" >&2; exit 1 ;;
+  *) echo "usage: $0 redis|postgres" >&2; exit 2 ;;
+esac
