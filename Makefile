@@ -18,7 +18,7 @@ test:
 	scripts/services.sh postgres
 	scripts/services.sh redis
 	.venv/bin/ruff check .
-	DATABASE_URL=$(TEST_DATABASE_URL) .venv/bin/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .

@@ -1,0 +1,51 @@
+"""Fixtures shared by the suite: people, API clients, and an in-process Dramatiq worker."""
+
+import dramatiq
+import pytest
+from django.contrib.auth import get_user_model
+from dramatiq.brokers.stub import StubBroker
+from rest_framework.test import APIClient
+
+QUEUES = ("documents", "pages")
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user("alice", password="correct-horse-battery")
+
+
+@pytest.fixture
+def other_user(db):
+    return get_user_model().objects.create_user("mallory", password="correct-horse-battery")
+
+
+@pytest.fixture
+def api_client(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def stub_broker() -> StubBroker:
+    broker = dramatiq.get_broker()
+    assert isinstance(broker, StubBroker), "tests expect EXORA_BROKER=stub"
+    broker.flush_all()
+    return broker
+
+
+@pytest.fixture
+def stub_worker(stub_broker, transactional_db):
+    """A real Dramatiq worker in this process, reading the stub broker with two threads."""
+    worker = dramatiq.Worker(stub_broker, worker_timeout=100, worker_threads=2)
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+def drain(broker: StubBroker) -> None:
+    """Wait until every queue is empty and nothing is running (stages enqueue more stages)."""
+    while any(broker.queues[q].unfinished_tasks for q in QUEUES if q in broker.queues):
+        for queue in QUEUES:
+            if queue in broker.queues:
+                broker.join(queue, fail_fast=True)
