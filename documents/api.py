@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from documents import selectors, services
 from documents.models import Document
+from documents.uploads import too_large_message, upload_was_too_large
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -37,7 +38,7 @@ class DocumentSerializer(serializers.ModelSerializer):
 
 
 class UploadSerializer(serializers.Serializer):
-    file = serializers.FileField()
+    file = serializers.FileField(allow_empty_file=True)  # the service says why an empty file is refused
     ocr_mode = serializers.ChoiceField(choices=Document.OcrMode.choices, required=False)
 
 
@@ -51,6 +52,8 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: DocumentSerializer})
     def create(self, request: Request) -> Response:
         upload = UploadSerializer(data=request.data)
+        if upload_was_too_large(request):
+            return Response({"detail": too_large_message()}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         upload.is_valid(raise_exception=True)
         try:
             document = services.create_document(

@@ -1,4 +1,5 @@
 import uuid
+from pathlib import Path
 
 from django.conf import settings
 from django.db import models
@@ -62,6 +63,17 @@ class Document(models.Model):
     @property
     def extension(self) -> str:
         return self.EXTENSIONS.get(self.mime_type, "")
+
+    @property
+    def readable_copy_path(self) -> Path:
+        """Where a repaired or decrypted copy of the original is kept, when one is needed."""
+        return Path(self.file.path).with_name("readable" + self.extension)
+
+    @property
+    def source_path(self) -> Path:
+        """The file the workers read: the readable copy if there is one, else the original."""
+        copy = self.readable_copy_path
+        return copy if copy.exists() else Path(self.file.path)
 
     @property
     def is_finished(self) -> bool:

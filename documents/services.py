@@ -1,7 +1,8 @@
 """Writes for documents: storing an upload and creating its document and job."""
 
 import hashlib
-from dataclasses import dataclass
+import shutil
+from pathlib import Path
 
 import magic
 from django.conf import settings
@@ -9,8 +10,11 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from documents.models import Document
+from documents.uploads import too_large_message
 from processing import services as processing_services
+from processing.errors import PermanentError
 from processing.rendering import SUPPORTED_TYPES
+from processing.validation import check_file
 
 
 class UploadRejected(Exception):
@@ -23,51 +27,61 @@ class UploadRejected(Exception):
         self.existing = existing
 
 
-@dataclass(frozen=True)
-class _Fingerprint:
-    size: int
-    sha256: str
-    mime_type: str
-
-
 def create_document(owner, upload: UploadedFile, ocr_mode: str | None = None) -> Document:
-    """Store an upload, create its document and job, and queue it once the transaction commits."""
-    fingerprint = _fingerprint(upload)
+    """Store an upload, check it, create its document and job, and queue it after commit.
+
+    The bytes are hashed and typed as they are copied to storage, then checked from disk, so
+    that a bad file is refused here with a clear message and never reaches a worker.
+    """
+    _refuse_empty_or_oversized(upload.size)
+    head = upload.read(8192)
+    mime_type = magic.from_buffer(head, mime=True)
+    if mime_type not in SUPPORTED_TYPES:
+        raise UploadRejected(
+            f"This file type ({mime_type}) is not supported. Upload a PDF, TIFF, PNG or JPEG.", http_status=415
+        )
+    sha256 = _sha256(upload)
+    existing = (
+        Document.objects.filter(owner=owner, sha256=sha256)
+        .exclude(status__in=(Document.Status.FAILED, Document.Status.CANCELLED))
+        .first()
+    )
+    if existing is not None:
+        raise UploadRejected(
+            f"You already uploaded this file as “{existing.original_name}”.", http_status=409, existing=existing
+        )
+
     document = Document(
         owner=owner,
         original_name=(upload.name or "upload")[:255],
-        size_bytes=fingerprint.size,
-        sha256=fingerprint.sha256,
-        mime_type=fingerprint.mime_type,
+        size_bytes=upload.size,
+        sha256=sha256,
+        mime_type=mime_type,
         ocr_mode=ocr_mode or settings.EXORA_OCR_MODE,
     )
     upload.seek(0)
+    document.file.save(document.original_name, upload, save=False)
+    try:
+        check_file(Path(document.file.path), mime_type, document.readable_copy_path)
+    except PermanentError as error:
+        shutil.rmtree(Path(document.file.path).parent, ignore_errors=True)
+        raise UploadRejected(error.user_message, http_status=422) from error
     with transaction.atomic():
-        document.file.save(document.original_name, upload, save=False)
         document.save()
         processing_services.create_job(document)
     return document
 
 
-def _fingerprint(upload: UploadedFile) -> _Fingerprint:
-    """Size, sha256 and type from the bytes (never the name), reading chunk by chunk."""
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    for chunk in upload.chunks():
-        if len(head) < 8192:
-            head += chunk[: 8192 - len(head)]
-        digest.update(chunk)
-        size += len(chunk)
-    if size == 0:
+def _refuse_empty_or_oversized(size: int | None) -> None:
+    if not size:
         raise UploadRejected("The file is empty.")
     if size > settings.EXORA_MAX_UPLOAD_BYTES:
-        limit_mb = settings.EXORA_MAX_UPLOAD_BYTES // (1024 * 1024)
-        raise UploadRejected(f"The file is larger than the {limit_mb} MB limit.", http_status=413)
-    mime_type = magic.from_buffer(head, mime=True)
-    if mime_type not in SUPPORTED_TYPES:
-        raise UploadRejected(
-            f"This file type ({mime_type}) is not supported. Upload a PDF, TIFF, PNG or JPEG.",
-            http_status=415,
-        )
-    return _Fingerprint(size=size, sha256=digest.hexdigest(), mime_type=mime_type)
+        raise UploadRejected(too_large_message(), http_status=413)
+
+
+def _sha256(upload: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    return digest.hexdigest()

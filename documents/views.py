@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from documents import selectors, services
+from documents.uploads import too_large_message, upload_was_too_large
 
 
 @login_required
@@ -21,11 +22,16 @@ def document_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def upload(request: HttpRequest) -> HttpResponse:
     """The form fallback for browsers without JavaScript; the page itself uploads via the API."""
-    for upload_file in request.FILES.getlist("file"):
+    files = request.FILES.getlist("file")
+    if upload_was_too_large(request):
+        messages.error(request, too_large_message())
+    for upload_file in files:
         try:
             services.create_document(request.user, upload_file)
         except services.UploadRejected as rejected:
             messages.error(request, f"{upload_file.name}: {rejected.message}")
+        else:
+            messages.success(request, f"{upload_file.name}: queued")
     return redirect("documents:list")
 
 

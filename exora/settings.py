@@ -37,8 +37,15 @@ ALLOWED_HOSTS = env.get_list("EXORA_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "
 CSRF_TRUSTED_ORIGINS = env.get_list("EXORA_CSRF_TRUSTED_ORIGINS", [])
 
 # --- Processing ----------------------------------------------------------------------------
-EXORA_MAX_UPLOAD_BYTES = env.get_int("EXORA_MAX_UPLOAD_MB", 200, minimum=1) * 1024 * 1024
+EXORA_MAX_UPLOAD_MB = env.get_int("EXORA_MAX_UPLOAD_MB", 200, minimum=1)
+EXORA_MAX_UPLOAD_BYTES = EXORA_MAX_UPLOAD_MB * 1024 * 1024
 EXORA_MAX_PAGES = env.get_int("EXORA_MAX_PAGES", 1000, minimum=1)
+# Pages beyond these are refused: a small file can describe a page that would take
+# gigabytes to render (a decompression bomb).
+EXORA_MAX_PAGE_INCHES = env.get_int("EXORA_MAX_PAGE_INCHES", 50, minimum=1)
+EXORA_MAX_IMAGE_PIXELS = env.get_int("EXORA_MAX_IMAGE_PIXELS", 100_000_000, minimum=1_000_000)
+# A page is rendered at EXORA_OCR_DPI unless that would exceed this many pixels.
+EXORA_MAX_RENDER_PIXELS = env.get_int("EXORA_MAX_RENDER_PIXELS", 40_000_000, minimum=1_000_000)
 EXORA_OCR_MODE = env.get_choice("EXORA_OCR_MODE", "auto", ("auto", "force", "off"))
 EXORA_OCR_DPI = env.get_int("EXORA_OCR_DPI", 300, minimum=50)
 EXORA_DISPLAY_DPI = env.get_int("EXORA_DISPLAY_DPI", 100, minimum=36)
@@ -76,6 +83,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -135,6 +143,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# WhiteNoise serves what collectstatic put in STATIC_ROOT (`make run` runs it), compressed.
+# Not the manifest storage: without a manifest from collectstatic every page would fail to
+# render, and unit tests render pages without running it.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "documents:list"
@@ -142,7 +157,11 @@ LOGOUT_REDIRECT_URL = "login"
 
 # Uploads over this size stream to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-FILE_UPLOAD_TEMP_DIR = None
+FILE_UPLOAD_HANDLERS = [
+    "documents.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- API -----------------------------------------------------------------------------------

@@ -23,10 +23,10 @@ def ocr_page(image_path: Path, *, languages: str, dpi: int, timeout: int) -> tup
             output_type=Output.DICT,
             timeout=timeout,
         )
+    except TesseractError as exc:  # before RuntimeError: TesseractError is a RuntimeError
+        raise PermanentError("This page could not be read by the OCR engine.") from exc
     except RuntimeError as exc:  # pytesseract's way of saying it killed a run that took too long
         raise TransientError(f"Reading the page took longer than {timeout} s.") from exc
-    except TesseractError as exc:
-        raise PermanentError("This page could not be read by the OCR engine.") from exc
     return _assemble(data)
 
 

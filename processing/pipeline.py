@@ -14,10 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from django.conf import settings
-
 from documents.models import Document
-from processing import rendering, services
+from processing import services, validation
 from processing.errors import PermanentError
 from processing.reader import ReadOptions, read_page
 from processing.results import document_json, page_json
@@ -30,8 +28,8 @@ def start_document(document_id: str) -> list[int]:
     document = services.begin(document_id)
     if document is None:
         return []
-    info = _inspect(Path(document.file.path), document.mime_type)
-    return services.plan_pages(document, info.page_count)
+    checked = validation.check_file(Path(document.file.path), document.mime_type, document.readable_copy_path)
+    return services.plan_pages(document, checked.page_count)
 
 
 def read_document_page(document_id: str, number: int) -> None:
@@ -43,7 +41,7 @@ def read_document_page(document_id: str, number: int) -> None:
         return
     options = ReadOptions.from_settings(document.ocr_mode)
     with tempfile.TemporaryDirectory(prefix=f"exora-{number}-") as workdir:
-        result, display = read_page(Path(document.file.path), document.mime_type, number, Path(workdir), options)
+        result, display = read_page(document.source_path, document.mime_type, number, Path(workdir), options)
         if services.store_page(document_id, result, display):
             logger.info("document %s completed (%s pages)", document_id, document.page_count)
 
@@ -55,13 +53,14 @@ def process_file(path: Path, mime_type: str, ocr_mode: str | None = None) -> dic
     pages: list[dict] = []
     stage_totals: dict[str, float] = {}
     try:
-        info = _inspect(path, mime_type)
-        for number in range(1, info.page_count + 1):
-            with tempfile.TemporaryDirectory(prefix=f"exora-{number}-") as workdir:
-                result, _display = read_page(path, mime_type, number, Path(workdir), options)
-            pages.append(page_json(result.number, result.source, result.text, result.mean_confidence, result.words))
-            for stage, seconds in result.timings.items():
-                stage_totals[stage] = stage_totals.get(stage, 0.0) + seconds
+        with tempfile.TemporaryDirectory(prefix="exora-") as scratch:
+            checked = validation.check_file(path, mime_type, Path(scratch) / "readable.pdf")
+            for number in range(1, checked.page_count + 1):
+                with tempfile.TemporaryDirectory(prefix=f"exora-{number}-") as workdir:
+                    result, _display = read_page(checked.path, mime_type, number, Path(workdir), options)
+                pages.append(page_json(result.number, result.source, result.text, result.mean_confidence, result.words))
+                for stage, seconds in result.timings.items():
+                    stage_totals[stage] = stage_totals.get(stage, 0.0) + seconds
     except PermanentError as exc:
         return document_json(file=str(path), status="failed", error=exc.user_message, pages=pages, timings={})
     timings = {
@@ -71,12 +70,3 @@ def process_file(path: Path, mime_type: str, ocr_mode: str | None = None) -> dic
         "total": round(time.perf_counter() - started, 3),
     }
     return document_json(file=str(path), status="completed", error="", pages=pages, timings=timings)
-
-
-def _inspect(path: Path, mime_type: str) -> rendering.SourceInfo:
-    info = rendering.inspect(path, mime_type, timeout=settings.EXORA_PAGE_TIMEOUT)
-    if info.page_count < 1:
-        raise PermanentError("This document has no pages.")
-    if info.page_count > settings.EXORA_MAX_PAGES:
-        raise PermanentError(f"This document has {info.page_count} pages; the limit is {settings.EXORA_MAX_PAGES}.")
-    return info

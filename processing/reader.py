@@ -59,10 +59,11 @@ def _read_pdf_page(path: Path, number: int, workdir: Path, options: ReadOptions)
             return PageResult(number, source, text, 100.0 if words else None, words, width, height, timings), display
 
     clock = time.perf_counter()
-    ocr_image = rendering.render_pdf_page(path, number, workdir, dpi=options.dpi, for_ocr=True, timeout=options.timeout)
-    display, width, height = _display_from_ocr_image(ocr_image, workdir, options)
+    dpi = rendering.capped_dpi(path, number, options.dpi, settings.EXORA_MAX_RENDER_PIXELS)
+    ocr_image = rendering.render_pdf_page(path, number, workdir, dpi=dpi, for_ocr=True, timeout=options.timeout)
+    display, width, height = _display_from_ocr_image(ocr_image, workdir, dpi, options.display_dpi)
     timings["render"] = round(time.perf_counter() - clock, 4)
-    return _ocr(ocr_image, number, width, height, timings, options), display
+    return _ocr(ocr_image, number, width, height, timings, options, dpi), display
 
 
 def _read_image_frame(path: Path, number: int, workdir: Path, options: ReadOptions) -> tuple[PageResult, Path]:
@@ -75,17 +76,21 @@ def _read_image_frame(path: Path, number: int, workdir: Path, options: ReadOptio
     return _ocr(ocr_image, number, width, height, timings, options), display
 
 
-def _ocr(image: Path, number: int, width: int, height: int, timings: dict, options: ReadOptions) -> PageResult:
+def _ocr(
+    image: Path, number: int, width: int, height: int, timings: dict, options: ReadOptions, dpi: int | None = None
+) -> PageResult:
     clock = time.perf_counter()
-    text, words, mean = ocr.ocr_page(image, languages=options.languages, dpi=options.dpi, timeout=options.timeout)
+    text, words, mean = ocr.ocr_page(
+        image, languages=options.languages, dpi=dpi or options.dpi, timeout=options.timeout
+    )
     timings["ocr"] = round(time.perf_counter() - clock, 4)
     return PageResult(number, "ocr", text, mean, words, width, height, timings)
 
 
-def _display_from_ocr_image(ocr_image: Path, workdir: Path, options: ReadOptions) -> tuple[Path, int, int]:
+def _display_from_ocr_image(ocr_image: Path, workdir: Path, dpi: int, display_dpi: int) -> tuple[Path, int, int]:
     """Shrink the page rendered for OCR into the display JPEG, instead of rendering it twice."""
     with Image.open(ocr_image) as image:
         width, height = image.size
-        factor = max(1, round(options.dpi / options.display_dpi))
+        factor = max(1, round(dpi / display_dpi))
         display = image.reduce(factor) if factor > 1 else image.copy()
     return rendering.save_display_jpeg(display, workdir / DISPLAY_IMAGE_NAME), width, height

@@ -4,11 +4,12 @@ Nothing here holds more than one page in memory: PDF pages are rendered by pdfto
 working folder, and image frames are copied out one by one.
 """
 
-from dataclasses import dataclass
+import math
 from pathlib import Path
 
-from pdf2image import convert_from_path, pdfinfo_from_path
-from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFPopplerTimeoutError, PDFSyntaxError
+import pikepdf
+from pdf2image import convert_from_path
+from pdf2image.exceptions import PDFPopplerTimeoutError
 from PIL import Image, UnidentifiedImageError
 
 from processing.errors import PermanentError, TransientError
@@ -20,38 +21,15 @@ DISPLAY_JPEG_QUALITY = 85
 DISPLAY_MAX_SIDE = 1700  # pixels; enough to read a letter page on screen
 
 
-@dataclass(frozen=True)
-class SourceInfo:
-    mime_type: str
-    page_count: int
-
-
-def inspect(path: Path, mime_type: str, *, timeout: int) -> SourceInfo:
-    """Count the pages of a supported file without loading its pages."""
-    if mime_type == PDF:
-        return SourceInfo(mime_type, _pdf_page_count(path, timeout))
-    if mime_type in IMAGE_TYPES:
-        with _open_image(path) as image:
-            return SourceInfo(mime_type, getattr(image, "n_frames", 1))
-    raise PermanentError("This file type is not supported. Upload a PDF, TIFF, PNG or JPEG.")
-
-
-def _pdf_page_count(path: Path, timeout: int) -> int:
-    try:
-        info = pdfinfo_from_path(str(path), timeout=timeout)
-    except PDFPopplerTimeoutError as exc:
-        raise TransientError("Reading the PDF's structure took too long.") from exc
-    except (PDFPageCountError, PDFSyntaxError) as exc:
-        raise PermanentError(_pdf_error_message(str(exc))) from exc
-    except PDFInfoNotInstalledError as exc:
-        raise TransientError("The PDF tools (poppler) are not installed on this worker.") from exc
-    return int(info.get("Pages", 0))
-
-
-def _pdf_error_message(detail: str) -> str:
-    if "Incorrect password" in detail or "encrypted" in detail.lower():
-        return "This PDF is password-protected. Remove the password and upload it again."
-    return "This PDF is damaged and cannot be read."
+def capped_dpi(path: Path, number: int, dpi: int, max_pixels: int) -> int:
+    """The DPI to render page `number` at: `dpi`, lowered for pages so large that the image
+    would exceed `max_pixels` (a poster-sized scan would otherwise take gigabytes)."""
+    with pikepdf.open(path) as pdf:
+        x0, y0, x1, y1 = (float(v) for v in pdf.pages[number - 1].mediabox)
+    area_square_inches = abs(x1 - x0) * abs(y1 - y0) / (72 * 72)
+    if area_square_inches * dpi * dpi <= max_pixels:
+        return dpi
+    return max(36, math.floor(math.sqrt(max_pixels / area_square_inches)))
 
 
 def render_pdf_page(path: Path, number: int, workdir: Path, *, dpi: int, for_ocr: bool, timeout: int) -> Path:
@@ -91,7 +69,10 @@ def image_frame(path: Path, number: int, workdir: Path) -> tuple[Path, Path, int
             image.seek(number - 1)
         except EOFError as exc:
             raise PermanentError(f"Page {number} is missing from this image file.") from exc
-        frame = image.copy()
+        try:
+            frame = image.copy()
+        except OSError as exc:  # truncated or corrupt pixel data shows only when decoded
+            raise PermanentError(f"Page {number} of this image is damaged.") from exc
     ocr_path = workdir / "ocr.pgm"
     frame.convert("L").save(ocr_path)
     display_path = save_display_jpeg(frame, workdir / "display.jpg")
