@@ -11,7 +11,7 @@ run:
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py ensure_operator
 	scripts/services.sh redis
-	EXORA_WORKERS=$${EXORA_WORKERS:-$$(nproc)} .venv/bin/honcho start -f Procfile
+	.venv/bin/honcho start -f Procfile
 
 test:
 	scripts/setup.sh test

@@ -8,7 +8,7 @@ child=0
 stop() { [ "$child" -ne 0 ] && kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0; }
 trap stop TERM INT
 while true; do
-  .venv/bin/python manage.py rundramatiq --processes "${EXORA_WORKERS:-2}" --threads "${EXORA_WORKER_THREADS:-1}" &
+  .venv/bin/python manage.py runworkers &
   child=$!
   wait "$child"
   code=$?

@@ -1,0 +1,18 @@
+"""`rundramatiq` sized by the settings: one process per core, one thread each by default."""
+
+import os
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run the Dramatiq workers with EXORA_WORKERS processes of EXORA_WORKER_THREADS threads."
+
+    def handle(self, *args, **options) -> None:
+        # Dramatiq's default of 8 threads per process would run 8 Tesseracts per core. A worker
+        # holds one message beyond the one it runs, so a free worker takes the next page
+        # instead of one queued behind a busy worker.
+        os.environ.setdefault("dramatiq_queue_prefetch", "1")
+        call_command("rundramatiq", processes=settings.EXORA_WORKERS, threads=settings.EXORA_WORKER_THREADS)
