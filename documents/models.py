@@ -99,6 +99,7 @@ class Page(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        RUNNING = "running", "Being read"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
@@ -119,6 +120,13 @@ class Page(models.Model):
     image = models.FileField(max_length=500, blank=True)
     timings = models.JSONField(default=dict, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
+
+    # Who is reading the page, until when: a worker renews its lease while it works, so a
+    # lease that runs out means the worker died and the page must be handed to another.
+    message_id = models.CharField(max_length=64, blank=True, help_text="The broker message that reads this page.")
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    crash_count = models.PositiveSmallIntegerField(default=0, help_text="Workers that died reading this page.")
 
     class Meta:
         ordering = ["document", "number"]

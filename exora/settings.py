@@ -56,6 +56,10 @@ EXORA_WORKERS = env.get_int("EXORA_WORKERS", os.cpu_count() or 1, minimum=1)
 EXORA_WORKER_THREADS = env.get_int("EXORA_WORKER_THREADS", 1, minimum=1)
 EXORA_ADMIN_USER = env.get_str("EXORA_ADMIN_USER", "admin")
 EXORA_ADMIN_PASSWORD = env.get_str("EXORA_ADMIN_PASSWORD", "")  # empty: a random one is printed
+# A worker renews the lease on the page it reads; a lease that runs out means it died.
+EXORA_LEASE_SECONDS = env.get_int("EXORA_LEASE_SECONDS", 30, minimum=3)
+# How often the leader worker looks for lost work (0 turns recovery off).
+EXORA_RECOVERY_INTERVAL_SECONDS = env.get_float("EXORA_RECOVERY_INTERVAL_SECONDS", 5.0)
 EXORA_BROKER = env.get_choice("EXORA_BROKER", "redis", ("redis", "stub"))
 
 # Tesseract's OpenMP threads collapse throughput when several pages run at once (12 s per
@@ -196,6 +200,7 @@ _DRAMATIQ_MIDDLEWARE = [
     "dramatiq.middleware.Retries",
     "dramatiq.middleware.CurrentMessage",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
+    "processing.middleware.WorkerSupervision",
 ]
 if EXORA_BROKER == "stub":
     DRAMATIQ_BROKER = {
@@ -206,7 +211,10 @@ if EXORA_BROKER == "stub":
 else:
     DRAMATIQ_BROKER = {
         "BROKER": "dramatiq.brokers.redis.RedisBroker",
-        "OPTIONS": {"url": REDIS_URL},
+        # Dramatiq gives a dead worker's unacknowledged messages to others once its heartbeat
+        # is this old, checked on a share of broker calls; its defaults (60 s, 0.1%) leave
+        # them waiting for minutes.
+        "OPTIONS": {"url": REDIS_URL, "heartbeat_timeout": 15_000, "maintenance_chance": 50_000},
         "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE,
     }
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from documents.models import Document
-from processing import services, validation
+from processing import leases, services, validation
 from processing.errors import PermanentError
 from processing.reader import ReadOptions, read_page
 from processing.results import document_json, page_json
@@ -33,17 +33,21 @@ def start_document(document_id: str) -> list[int]:
 
 
 def read_document_page(document_id: str, number: int) -> None:
-    """Stage 2: read one page and store it; a page already stored is not read again."""
+    """Stage 2: claim one page, read it and store it; a page is read by one worker at a time."""
     document = Document.objects.filter(id=document_id).first()
     if document is None or document.is_finished:
         return
-    if document.pages.filter(number=number, status="done").exists():
-        return
-    options = ReadOptions.from_settings(document.ocr_mode)
-    with tempfile.TemporaryDirectory(prefix=f"exora-{number}-") as workdir:
-        result, display = read_page(document.source_path, document.mime_type, number, Path(workdir), options)
-        if services.store_page(document_id, result, display):
-            logger.info("document %s completed (%s pages)", document_id, document.page_count)
+    if not leases.claim(document_id, number):
+        return  # already read, or another worker is reading it
+    try:
+        options = ReadOptions.from_settings(document.ocr_mode)
+        with tempfile.TemporaryDirectory(prefix=f"exora-{number}-") as workdir:
+            result, display = read_page(document.source_path, document.mime_type, number, Path(workdir), options)
+            if services.store_page(document_id, result, display):
+                logger.info("document %s completed (%s pages)", document_id, document.page_count)
+    except BaseException:
+        leases.release(document_id, number)  # so the retry, or another worker, can claim it
+        raise
 
 
 def process_file(path: Path, mime_type: str, ocr_mode: str | None = None) -> dict:

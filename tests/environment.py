@@ -3,7 +3,11 @@
 import os
 import tempfile
 
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/exora")
+# A database per run (pytest-django prefixes test_ and drops it at the end), so that runs
+# side by side on one machine do not drop each other's tables.
+os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/exora_{os.getpid()}")
 os.environ.setdefault("EXORA_DATA_DIR", tempfile.mkdtemp(prefix="exora-test-data-"))
 # Enqueued messages stay in-process unless a test starts real workers on Redis.
 os.environ.setdefault("EXORA_BROKER", "stub")
+# In-process workers renew leases but leave recovery to the tests that exercise it.
+os.environ.setdefault("EXORA_RECOVERY_INTERVAL_SECONDS", "0")

@@ -1,0 +1,81 @@
+"""Dramatiq middleware that keeps a worker process's promises while it runs.
+
+In every worker process, two background threads:
+- the heartbeat renews the leases of the pages this process is reading;
+- the recovery loop, which only the process holding the leader lock in Redis runs, hands
+  back pages of dead workers and re-sends lost messages (processing/recovery.py).
+"""
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import close_old_connections
+from dramatiq.middleware import Middleware
+
+logger = logging.getLogger(__name__)
+
+LEADER_KEY = "exora:recovery-leader"
+
+
+class WorkerSupervision(Middleware):
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def after_worker_boot(self, broker, worker) -> None:
+        self.stopping.clear()
+        self.threads = [threading.Thread(target=self._heartbeat, name="exora-heartbeat", daemon=True)]
+        if settings.EXORA_RECOVERY_INTERVAL_SECONDS > 0:
+            self.threads.append(
+                threading.Thread(target=self._recovery_loop, args=(broker,), name="exora-recovery", daemon=True)
+            )
+        for thread in self.threads:
+            thread.start()
+
+    def before_worker_shutdown(self, broker, worker) -> None:
+        self.stopping.set()
+
+    def _heartbeat(self) -> None:
+        from processing import leases  # models load after this middleware is built
+
+        owner = leases.worker_id()
+        while not self.stopping.wait(settings.EXORA_LEASE_SECONDS / 3):
+            self._guarded(lambda: leases.renew(owner))
+
+    def _recovery_loop(self, broker) -> None:
+        from processing import leases
+
+        owner = leases.worker_id()
+        interval = settings.EXORA_RECOVERY_INTERVAL_SECONDS
+        while not self.stopping.wait(interval):
+            self._guarded(lambda: self._recover_if_leader(broker, owner, interval))
+
+    def _recover_if_leader(self, broker, owner: str, interval: float) -> None:
+        if hasattr(broker, "client") and not _hold_leadership(broker.client, owner, interval):
+            return
+        from processing import recovery
+
+        recovery.recover(broker)
+
+    @staticmethod
+    def _guarded(work) -> None:
+        """Run one round; a lost database or Redis connection must not kill the thread."""
+        try:
+            close_old_connections()  # a dropped database connection is replaced here
+            work()
+        except Exception:
+            logger.exception("supervision round failed; trying again next round")
+        finally:
+            close_old_connections()
+
+
+def _hold_leadership(client, owner: str, interval: float) -> bool:
+    """Take or keep the leader lock: one recovery loop at a time, whatever the number of hosts."""
+    ttl_ms = int(interval * 3 * 1000)
+    if client.set(LEADER_KEY, owner, nx=True, px=ttl_ms):
+        return True
+    if client.get(LEADER_KEY) == owner.encode():
+        client.pexpire(LEADER_KEY, ttl_ms)
+        return True
+    return False

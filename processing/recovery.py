@@ -1,0 +1,122 @@
+"""Finding work that was lost and giving it back to the workers.
+
+Two things can lose work: a worker that dies holding a page (its lease runs out), and a
+broker that loses its messages (Redis restarted without persistence, or flushed). The
+database knows every page still to read, so one pass over it finds both:
+
+1. pages whose lease ran out go back to the queue, or, after `MAX_CRASHES` dead workers,
+   fail their document as poison instead of looping forever;
+2. pages and documents whose message is no longer in Redis are sent again.
+
+Reading a page twice costs only time: a page is claimed before it is read and stored once.
+"""
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from documents.models import Document, Page
+from processing import dispatch, services
+
+logger = logging.getLogger(__name__)
+
+MAX_CRASHES = 3
+
+
+@dataclass
+class Recovered:
+    expired_leases: list[tuple[str, int]] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)
+    resent_pages: list[tuple[str, int]] = field(default_factory=list)
+    resent_documents: list[str] = field(default_factory=list)
+
+
+def recover(broker) -> Recovered:
+    """One recovery pass; `broker` is the Dramatiq broker whose messages may have been lost."""
+    recovered = Recovered()
+    _hand_back_expired_leases(recovered)
+    if hasattr(broker, "client"):  # only Redis can lose messages; the stub broker is in memory
+        _resend_lost_messages(broker, recovered)
+    return recovered
+
+
+def _hand_back_expired_leases(recovered: Recovered) -> None:
+    now = timezone.now()
+    lease = timedelta(seconds=settings.EXORA_LEASE_SECONDS)
+    expired = Page.objects.filter(status=Page.Status.RUNNING, lease_expires_at__lt=now).values_list(
+        "id", "document_id", "number", "lease_owner", "lease_expires_at", "crash_count"
+    )
+    for page_id, document_id, number, owner, expired_at, crashes in expired:
+        handed_back = Page.objects.filter(id=page_id, status=Page.Status.RUNNING, lease_owner=owner).update(
+            status=Page.Status.PENDING, lease_owner="", lease_expires_at=None, crash_count=F("crash_count") + 1
+        )
+        if not handed_back:
+            continue  # finished or taken over since we looked
+        crashes += 1
+        silent_for = (now - (expired_at - lease)).total_seconds()
+        logger.warning(
+            "recovery: page %s of document %s held by dead worker %s (silent for %.0f s, crash %s)",
+            number, document_id, owner, silent_for, crashes,
+        )  # fmt: skip
+        recovered.expired_leases.append((str(document_id), number))
+        if crashes >= MAX_CRASHES:
+            services.fail(
+                str(document_id),
+                f"Page {number} stopped the worker reading it {crashes} times, so this document was set aside. "
+                "The file may be damaged: try a new scan or export of it.",
+            )
+            recovered.quarantined.append(str(document_id))
+        else:
+            dispatch.send_page(str(document_id), number)
+
+
+def _resend_lost_messages(broker, recovered: Recovered) -> None:
+    settled_before = timezone.now() - timedelta(seconds=settings.EXORA_LEASE_SECONDS)
+    waiting = list(
+        Page.objects.filter(
+            status=Page.Status.PENDING,
+            document__status=Document.Status.READING,
+            document__started_at__lt=settled_before,
+        ).values_list("document_id", "number", "message_id")
+    )
+    present = _messages_present(broker, "pages", [message_id for _, _, message_id in waiting])
+    for (document_id, number, _), is_present in zip(waiting, present, strict=True):
+        if not is_present:
+            logger.warning("recovery: message for page %s of document %s was lost; sending again", number, document_id)
+            dispatch.send_page(str(document_id), number)
+            recovered.resent_pages.append((str(document_id), number))
+
+    stalled = Document.objects.filter(
+        status__in=(Document.Status.QUEUED, Document.Status.CONVERTING), created_at__lt=settled_before
+    ).values_list("id", flat=True)
+    for document_id in stalled:
+        if not _start_message_pending(broker, str(document_id)):
+            logger.warning("recovery: start of document %s was lost; sending again", document_id)
+            dispatch.send_start(str(document_id))
+            recovered.resent_documents.append(str(document_id))
+
+
+def _messages_present(broker, queue_name: str, message_ids: list[str]) -> list[bool]:
+    """Whether each message is still in Redis: waiting, delayed for a retry, or being run."""
+    if not message_ids:
+        return []
+    pipe = broker.client.pipeline(transaction=False)
+    for message_id in message_ids:
+        for queue in (queue_name, f"{queue_name}.DQ"):
+            pipe.hexists(f"{broker.namespace}:{queue}.msgs", message_id or "-")
+    answers = pipe.execute()
+    return [answers[i] or answers[i + 1] for i in range(0, len(answers), 2)]
+
+
+def _start_message_pending(broker, document_id: str) -> bool:
+    """Whether a start message for the document is in Redis (they are few: we read them)."""
+    for queue in ("documents", "documents.DQ"):
+        for raw in broker.client.hvals(f"{broker.namespace}:{queue}.msgs"):
+            if document_id in json.loads(raw).get("args", []):
+                return True
+    return False
