@@ -30,6 +30,7 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 PASSWORD = "correct-horse-battery"
 PAGES = [f"Ward round number {n} found the patient comfortable." for n in (1, 2, 3, 4)]
+TIMEOUT_MS = 30_000  # for each step; generous, as other work may share the two cores
 
 # What the document page shows; null while the page is between two loads.
 SUMMARY_JS = """() => {
@@ -53,7 +54,8 @@ def test_upload_in_the_browser_and_watch_it_being_read(web_server, idle_worker_p
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(20_000)
+            page.set_default_timeout(TIMEOUT_MS)
+            expect.set_options(timeout=TIMEOUT_MS)
             problems = _record_problems(page)
 
             # WHEN they sign in
