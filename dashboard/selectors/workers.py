@@ -1,0 +1,156 @@
+"""Worker processes as the dashboard shows them: alive, stale or dead, and what they hold.
+
+A worker that exits cleanly marks its row stopped; one that is killed just goes silent, and
+is stale, then dead, by the age of its last heartbeat. For a dead worker we show the pages
+it held (its last heartbeat's list, pages still leased to it, attempts it never finished)
+and what became of them since: handed back, read by another worker, or failed.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from dashboard.models import WorkerProcess
+from documents.models import Document, Page
+
+ALIVE, STALE, DEAD, STOPPED = "alive", "stale", "dead", "stopped"
+
+
+def liveness(worker: WorkerProcess, now: datetime) -> str:
+    if worker.stopped_at is not None:
+        return STOPPED
+    age = (now - worker.last_heartbeat).total_seconds()
+    if age < settings.EXORA_WORKER_STALE_SECONDS:
+        return ALIVE
+    if age < settings.EXORA_WORKER_DEAD_SECONDS:
+        return STALE
+    return DEAD
+
+
+def recent_workers(now: datetime, forget_after_seconds: int = 3600) -> list[WorkerProcess]:
+    """Workers heard from in the last hour (older ones are history, kept for a week)."""
+    return list(WorkerProcess.objects.filter(last_heartbeat__gte=now - timedelta(seconds=forget_after_seconds)))
+
+
+def workers_overview(now: datetime | None = None) -> list[dict]:
+    """Every recent worker with its state; a dead one with the jobs it held and their fate."""
+    now = now or timezone.now()
+    rows = []
+    for worker in recent_workers(now):
+        state = liveness(worker, now)
+        rows.append(
+            {
+                "name": worker.name,
+                "host": worker.host,
+                "pid": worker.pid,
+                "queues": worker.queues,
+                "threads": worker.threads,
+                "state": state,
+                "started_at": worker.started_at.isoformat(),
+                "last_heartbeat": worker.last_heartbeat.isoformat(),
+                "heartbeat_age_seconds": round((now - worker.last_heartbeat).total_seconds(), 1),
+                "rss_bytes": worker.rss_bytes,
+                "memory_limit_bytes": worker.memory_limit_bytes,
+                "memory_percent": _percent(worker.rss_bytes, worker.memory_limit_bytes),
+                "cpu_percent": worker.cpu_percent,
+                "messages_done": worker.messages_done,
+                "current": _current_work(worker) if state in (ALIVE, STALE) else [],
+                "held": held_by_dead_worker(worker) if state == DEAD else [],
+            }
+        )
+    order = {ALIVE: 0, STALE: 1, DEAD: 2, STOPPED: 3}
+    rows.sort(key=lambda row: (order[row["state"]], row["name"]))
+    return rows
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def _current_work(worker: WorkerProcess) -> list[dict]:
+    """The messages it said it was running, plus pages leased to it that it has not reported yet."""
+    work = [
+        {"document": w.get("document", ""), "page": w.get("page"), "actor": w.get("actor", "")} for w in worker.current
+    ]
+    known = {(w["document"], w["page"]) for w in work}
+    leased = Page.objects.filter(status=Page.Status.RUNNING, lease_owner=worker.name).values_list(
+        "document_id", "number"
+    )
+    for document_id, number in leased:
+        if (str(document_id), number) not in known:
+            work.append({"document": str(document_id), "page": number, "actor": "read_document_page"})
+    return work
+
+
+def held_by_dead_worker(worker: WorkerProcess) -> list[dict]:
+    """The pages a dead worker held, and what happened to each since."""
+    from processing.models import Attempt
+
+    held: set[tuple[str, int | None]] = set()
+    for work in worker.current:
+        held.add((work.get("document", ""), work.get("page")))
+    for document_id, number in Page.objects.filter(lease_owner=worker.name).values_list("document_id", "number"):
+        held.add((str(document_id), number))
+    unfinished = Attempt.objects.filter(worker=worker.name, outcome="").values_list("job__document_id", "page_number")
+    for document_id, number in unfinished:
+        held.add((str(document_id), number))
+    held.discard(("", None))
+    return [_fate(document_id, number, worker.name) for document_id, number in sorted(held, key=str)][:50]
+
+
+def _fate(document_id: str, number: int | None, dead_name: str) -> dict:
+    """What became of one job a dead worker held, in a phrase an operator can act on."""
+    document = Document.objects.filter(id=document_id).only("status", "original_name").first()
+    entry = {"document": document_id, "page": number, "name": document.original_name if document else ""}
+    if document is None:
+        return {**entry, "fate": "document deleted"}
+    if number is None:  # the start stage: counting pages
+        fate = {
+            Document.Status.QUEUED: "start queued again",
+            Document.Status.CONVERTING: "start not finished: recovery will send it again",
+        }.get(document.status, f"document {document.get_status_display().lower()}")
+        return {**entry, "fate": fate}
+    page = Page.objects.filter(document_id=document_id, number=number).only("status", "lease_owner").first()
+    if page is None:
+        return {**entry, "fate": "page not created"}
+    if page.status == Page.Status.DONE:
+        fate = "read since by another worker"
+    elif page.status == Page.Status.RUNNING and page.lease_owner == dead_name:
+        fate = "still leased to the dead worker: recovery hands it back when the lease runs out"
+    elif page.status == Page.Status.RUNNING:
+        fate = f"being read again by {page.lease_owner}"
+    elif document.status == Document.Status.FAILED:
+        fate = "document failed (set aside)"
+    elif document.status == Document.Status.CANCELLED:
+        fate = "document cancelled"
+    else:
+        fate = "handed back: waiting for a worker"
+    return {**entry, "fate": fate}
+
+
+def alive_workers_by_queue(now: datetime | None = None) -> dict[str, int]:
+    """How many alive worker processes read each queue."""
+    now = now or timezone.now()
+    counts: dict[str, int] = {}
+    for worker in recent_workers(now):
+        if liveness(worker, now) == ALIVE:
+            for queue in worker.queues:
+                counts[queue] = counts.get(queue, 0) + 1
+    return counts
+
+
+def alive_threads(now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    return sum(w.threads for w in recent_workers(now) if liveness(w, now) == ALIVE)
+
+
+def stale_or_dead_since(now: datetime, forget_after_seconds: int = 3600) -> dict[str, float]:
+    """Seconds since the last heartbeat of every worker that went silent in the last hour."""
+    silent = WorkerProcess.objects.filter(
+        Q(stopped_at__isnull=True),
+        last_heartbeat__lt=now - timedelta(seconds=settings.EXORA_WORKER_STALE_SECONDS),
+        last_heartbeat__gte=now - timedelta(seconds=forget_after_seconds),
+    )
+    return {w.name: round((now - w.last_heartbeat).total_seconds(), 1) for w in silent}
