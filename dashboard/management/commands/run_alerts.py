@@ -1,0 +1,38 @@
+"""`manage.py run_alerts`: evaluate the alert rules every EXORA_ALERT_INTERVAL_SECONDS.
+
+Safe to run on several hosts: a Redis lock lets one evaluate at a time (see
+dashboard/services/evaluator.py). `--once` runs a single round and exits (cron, tests).
+"""
+
+import os
+import signal
+import socket
+import threading
+
+import redis
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from dashboard.services import evaluator
+
+
+class Command(BaseCommand):
+    help = "Evaluate the alert rules periodically (one leader at a time) and notify."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--once", action="store_true", help="Run one round and exit.")
+        parser.add_argument("--interval", type=float, default=None, help="Seconds between rounds.")
+
+    def handle(self, *args, once: bool = False, interval: float | None = None, **options) -> None:
+        if once:
+            events = evaluator.run_round()
+            self.stdout.write(f"{len(events)} alert event(s)")
+            return
+        stopping = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stopping.set())
+        # With the stub broker (tests, a single machine without Redis) there is no one to elect.
+        client = redis.Redis.from_url(settings.REDIS_URL) if settings.EXORA_BROKER == "redis" else None
+        owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.stdout.write(f"alert evaluator {owner} started")
+        evaluator.run_forever(stopping, owner, client, interval)

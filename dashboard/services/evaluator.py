@@ -1,0 +1,84 @@
+"""The periodic alert evaluator (`manage.py run_alerts`), one leader at a time.
+
+It runs as its own process rather than as a thread in the workers: the alerts that matter
+most are about the workers (none alive, all stuck, out of memory), and a thread inside them
+would die, or hang, with them. Several copies may run (one per host, for availability); a
+Redis lock elects the one that evaluates, and another takes over within a few intervals
+when the leader dies. The watchdog rule checks the evaluator from outside (see
+services/snapshot.py), because a dead evaluator cannot report itself.
+"""
+
+import logging
+import threading
+from datetime import datetime
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+from dashboard.models import AlertRule
+from dashboard.selectors.conditions import Context
+from dashboard.services import alerts, heartbeats, snapshot
+
+logger = logging.getLogger(__name__)
+
+LEADER_KEY = "exora:alerts-leader"
+
+
+def run_round(now: datetime | None = None) -> list[alerts.Event]:
+    """Refresh the figures, evaluate every rule, notify, and note that a round completed."""
+    now = now or timezone.now()
+    client, namespace = snapshot.redis_client()
+    # Fresh figures for the rules; viewers and /metrics share them until the next refresh.
+    current = snapshot.fresh(now)
+    context = Context(data=current.data, client=client, namespace=namespace)
+    events = alerts.evaluate(context, now, exclude={AlertRule.Kind.WATCHDOG})
+    snapshot.mark_alerts_evaluated(now)
+    # The round completed: clear the watchdog at once rather than at the next page view.
+    events += alerts.evaluate(Context(data=current.data, evaluated_at=now), now, kinds={AlertRule.Kind.WATCHDOG})
+    alerts.notify_all(events)
+    return events
+
+
+def hold_leadership(client, owner: str, interval: float) -> bool:
+    """Take or keep the leader lock for three intervals (as processing.middleware does)."""
+    ttl_ms = int(interval * 3 * 1000)
+    if client.set(LEADER_KEY, owner, nx=True, px=ttl_ms):
+        return True
+    if client.get(LEADER_KEY) == owner.encode():
+        client.pexpire(LEADER_KEY, ttl_ms)
+        return True
+    return False
+
+
+def release_leadership(client, owner: str) -> None:
+    """Let another evaluator take over at once after a clean stop."""
+    if client.get(LEADER_KEY) == owner.encode():
+        client.delete(LEADER_KEY)
+
+
+def run_forever(stopping: threading.Event, owner: str, client=None, interval: float | None = None) -> None:
+    """Evaluate every `interval` seconds while this process leads; `client` None: always lead."""
+    interval = interval or settings.EXORA_ALERT_INTERVAL_SECONDS
+    rounds = 0
+    while not stopping.is_set():
+        try:
+            close_old_connections()
+            if client is None or hold_leadership(client, owner, interval):
+                events = run_round()
+                if events:
+                    logger.info("alerts: %s", ", ".join(f"{e.kind} #{e.alert_id}" for e in events))
+                rounds += 1
+                if rounds % 240 == 0:  # about hourly at the default interval
+                    heartbeats.forget_old_workers()
+        except Exception:
+            # Redis or the database is down: try again next round; the watchdog tells if it lasts.
+            logger.exception("alert round failed; trying again in %.0f s", interval)
+        finally:
+            close_old_connections()
+        stopping.wait(interval)
+    if client is not None:
+        try:
+            release_leadership(client, owner)
+        except Exception:
+            logger.warning("could not release the alert leader lock; it expires by itself")
