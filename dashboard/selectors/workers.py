@@ -50,7 +50,8 @@ def workers_overview(now: datetime | None = None) -> list[dict]:
                 "state": state,
                 "started_at": worker.started_at.isoformat(),
                 "last_heartbeat": worker.last_heartbeat.isoformat(),
-                "heartbeat_age_seconds": round((now - worker.last_heartbeat).total_seconds(), 1),
+                # Never negative: hosts' clocks differ by a little.
+                "heartbeat_age_seconds": round(max((now - worker.last_heartbeat).total_seconds(), 0.0), 1),
                 "rss_bytes": worker.rss_bytes,
                 "memory_limit_bytes": worker.memory_limit_bytes,
                 "memory_percent": _percent(worker.rss_bytes, worker.memory_limit_bytes),

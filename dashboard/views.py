@@ -1,0 +1,157 @@
+"""The operators' pages (/ops/), /metrics, and the health probes. Thin: the work is in
+services (snapshot, operations) and selectors; figures come from the shared snapshot."""
+
+import functools
+import hmac
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from dashboard import metrics, presenters
+from dashboard.services import operations, snapshot
+
+View = Callable[..., HttpResponse]
+
+
+def staff_required(view: View) -> View:
+    """Anonymous people are sent to sign in; signed-in people who are not staff are refused."""
+
+    @functools.wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not (request.user.is_active and request.user.is_staff):
+            return HttpResponseForbidden("Operators only.")
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+def _context() -> dict:
+    current = snapshot.current()
+    return {
+        **presenters.page_context(current.data, current.computed_at),
+        "refresh_seconds": settings.EXORA_DASHBOARD_REFRESH_SECONDS,
+    }
+
+
+@never_cache
+@staff_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboard/index.html", _context())
+
+
+@never_cache
+@staff_required
+@require_GET
+def live(request: HttpRequest) -> JsonResponse:
+    """What the page polls: the sections rendered by the server (autoescaped), and the figures."""
+    context = _context()
+    html = render_to_string("dashboard/_sections.html", context, request=request)
+    return JsonResponse(
+        {
+            "computed_at": context["computed_at"].isoformat() if context["computed_at"] else None,
+            "refresh_seconds": context["refresh_seconds"],
+            "html": html,
+            "figures": context["data"],
+        }
+    )
+
+
+@staff_required
+@require_POST
+def retry_document(request: HttpRequest, document_id) -> HttpResponse:
+    problem = operations.retry_document(str(document_id), request.user)
+    if problem:
+        messages.warning(request, problem)
+    else:
+        messages.success(request, "Queued again.")
+    return redirect("dashboard:index")
+
+
+@staff_required
+@require_POST
+def retry_group(request: HttpRequest) -> HttpResponse:
+    stage, error_class = request.POST.get("stage", ""), request.POST.get("error_class", "")
+    result = operations.retry_failure_group(stage, error_class, request.user)
+    level = messages.SUCCESS if result.retried else messages.WARNING
+    messages.add_message(
+        request, level, f"Retried {len(result.retried)} document(s); {len(result.refused)} could not be retried."
+    )
+    return redirect("dashboard:index")
+
+
+@staff_required
+@require_POST
+def acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
+    if operations.acknowledge_alert(alert_id, request.user):
+        messages.success(request, "Alert acknowledged.")
+    else:
+        messages.warning(request, "That alert is resolved or acknowledged already.")
+    return redirect("dashboard:index")
+
+
+@never_cache
+@require_GET
+def prometheus(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format, for staff sessions or `Authorization: Bearer $EXORA_METRICS_TOKEN`."""
+    if not (_has_metrics_token(request) or (request.user.is_authenticated and request.user.is_staff)):
+        response = HttpResponse("Unauthorized.\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="exora-metrics"'
+        return response
+    body, content_type = metrics.render()
+    return HttpResponse(body, content_type=content_type)
+
+
+def _has_metrics_token(request: HttpRequest) -> bool:
+    expected = settings.EXORA_METRICS_TOKEN
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if not expected or scheme.lower() != "bearer":
+        return False
+    # Constant time: a timing difference would tell an attacker how much of a guess is right.
+    return hmac.compare_digest(given.strip().encode(), expected.encode())
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """The process is up and answers; nothing else is checked, and nothing is told."""
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> HttpResponse:
+    """The database and Redis answer. Which one does not is logged, not shown: the probe is public."""
+    ready = _database_answers() and _redis_answers()
+    return HttpResponse("ready\n" if ready else "not ready\n", status=200 if ready else 503, content_type="text/plain")
+
+
+def _database_answers() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:
+        metrics.logger.warning("readyz: the database does not answer", exc_info=True)
+        return False
+
+
+def _redis_answers() -> bool:
+    client, _ = snapshot.redis_client()
+    if client is None:  # the stub broker: nothing to reach
+        return True
+    try:
+        return bool(client.ping())
+    except Exception:
+        metrics.logger.warning("readyz: Redis does not answer", exc_info=True)
+        return False
