@@ -1,4 +1,6 @@
-"""REST API for documents: upload, list, detail, and the read result."""
+"""REST API for documents: upload, list, detail, the read result, cancel and retry."""
+
+from collections.abc import Callable
 
 from django.http import HttpResponse
 from django.urls import reverse
@@ -12,6 +14,7 @@ from rest_framework.response import Response
 from documents import selectors, services
 from documents.models import Document
 from documents.uploads import too_large_message, upload_was_too_large
+from processing import services as processing_services
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -77,3 +80,23 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True)
     def text(self, request: Request, pk: str) -> HttpResponse:
         return HttpResponse(selectors.document_text(self.get_object()), content_type="text/plain; charset=utf-8")
+
+    @extend_schema(request=None, responses={200: DocumentSerializer, 409: dict})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        """Stop a queued or running document; pages already read are kept. 409 once finished."""
+        return self._change_status(processing_services.cancel)
+
+    @extend_schema(request=None, responses={200: DocumentSerializer, 409: dict})
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str) -> Response:
+        """Queue a failed or cancelled document again; only pages not read yet are read. 409 otherwise."""
+        return self._change_status(processing_services.retry)
+
+    def _change_status(self, change: Callable[..., Document]) -> Response:
+        document = self.get_object()
+        try:
+            document = change(document.id, self.request.user)
+        except processing_services.StatusConflict as conflict:
+            return Response({"detail": conflict.message}, status=status.HTTP_409_CONFLICT)
+        return Response(DocumentSerializer(document, context={"request": self.request}).data)

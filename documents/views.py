@@ -1,6 +1,7 @@
-"""Pages for people: my documents (with upload), one document, and its downloads."""
+"""Pages for people: my documents (with upload), one document, its downloads, cancel and retry."""
 
 import json
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,6 +11,8 @@ from django.views.decorators.http import require_POST
 
 from documents import selectors, services
 from documents.uploads import too_large_message, upload_was_too_large
+from processing import selectors as processing_selectors
+from processing import services as processing_services
 
 
 @login_required
@@ -38,7 +41,35 @@ def upload(request: HttpRequest) -> HttpResponse:
 @login_required
 def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
     document = selectors.document_of(request.user, document_id)
-    return render(request, "documents/detail.html", {"document": document, "pages": selectors.pages_of(document)})
+    context = {
+        "document": document,
+        "pages": selectors.pages_of(document),
+        "next_step": processing_selectors.next_step(document),
+    }
+    return render(request, "documents/detail.html", context)
+
+
+@login_required
+@require_POST
+def cancel(request: HttpRequest, document_id: str) -> HttpResponse:
+    return _change_status(request, document_id, processing_services.cancel, "Cancelled. Pages already read are kept.")
+
+
+@login_required
+@require_POST
+def retry(request: HttpRequest, document_id: str) -> HttpResponse:
+    return _change_status(request, document_id, processing_services.retry, "Queued again.")
+
+
+def _change_status(request: HttpRequest, document_id: str, change: Callable[..., object], done: str) -> HttpResponse:
+    document = selectors.document_of(request.user, document_id)
+    try:
+        change(document.id, request.user)
+    except processing_services.StatusConflict as conflict:
+        messages.error(request, conflict.message)
+    else:
+        messages.success(request, done)
+    return redirect("documents:detail", document_id=document.id)
 
 
 @login_required

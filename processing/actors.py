@@ -1,7 +1,8 @@
 """Dramatiq actors: thin wrappers that run a pipeline stage and decide what a failure means.
 
-A permanent error fails the document at once; anything else is retried with backoff
-(about 2 s, 4 s, 8 s) and fails the document, with a reason, when the retries run out.
+A permanent error fails the document at once; anything else (a time limit included) is
+retried with backoff (about 2 s, 4 s, 8 s) and fails the document, with a reason, when the
+retries run out. Every run is recorded as an `Attempt` of the document's job.
 """
 
 import functools
@@ -9,45 +10,75 @@ import logging
 from collections.abc import Callable
 
 import dramatiq
-from dramatiq.middleware import CurrentMessage
+from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 
-from processing import pipeline, services
+from processing import dispatch, pipeline, services
 from processing.errors import PermanentError, ProcessingError
+from processing.models import Attempt
 
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 3
 RETRY_OPTIONS = {"max_retries": MAX_RETRIES, "min_backoff": 2_000, "max_backoff": 8_000}
 
+# A stage returns False when it found nothing to do (None counts as done).
+Stage = Callable[..., bool | None]
 
-def _fails_document_when_out_of_retries(stage: Callable[..., None]) -> Callable[..., None]:
-    @functools.wraps(stage)
-    def run(document_id: str, *args: object) -> None:
-        try:
-            stage(document_id, *args)
-        except PermanentError as exc:
-            services.fail(document_id, exc.user_message)
-        except Exception as exc:
-            message = CurrentMessage.get_current_message()
-            retries = message.options.get("retries", 0) if message else MAX_RETRIES
-            if retries < MAX_RETRIES:
-                logger.warning("retrying %s for %s after: %s", stage.__name__, document_id, exc)
-                raise
-            reason = exc.user_message if isinstance(exc, ProcessingError) else "An internal error stopped processing."
-            logger.exception("giving up on %s for %s", stage.__name__, document_id)
-            services.fail(document_id, f"{reason} We tried {MAX_RETRIES + 1} times.")
 
-    return run
+def _fails_document_when_out_of_retries(stage_name: str) -> Callable[[Stage], Stage]:
+    """Run a stage as one recorded attempt of the document's job, and fail the document when
+    retrying cannot help (a permanent error) or did not (out of retries)."""
+
+    def decorate(stage: Stage) -> Stage:
+        @functools.wraps(stage)
+        def run(document_id: str, *args: object) -> None:
+            attempt = services.record_attempt_start(document_id, stage_name, page_number=args[0] if args else None)
+            try:
+                did_work = stage(document_id, *args)
+            except PermanentError as exc:
+                services.fail(document_id, exc.user_message)
+                services.record_attempt_end(attempt, Attempt.Outcome.FAILED, exc)
+            # TimeLimitExceeded is not an Exception; uncaught, a page that always times out
+            # would leave its document reading for ever once the retries ran out.
+            except (Exception, TimeLimitExceeded) as exc:
+                if _will_be_retried():
+                    logger.warning("retrying %s for %s after: %s", stage.__name__, document_id, exc)
+                    services.record_attempt_end(attempt, Attempt.Outcome.RETRYING, exc)
+                    raise
+                logger.exception("giving up on %s for %s", stage.__name__, document_id)
+                services.fail(document_id, _out_of_retries_reason(exc))
+                services.record_attempt_end(attempt, Attempt.Outcome.FAILED, exc)
+            else:
+                outcome = Attempt.Outcome.SKIPPED if did_work is False else Attempt.Outcome.SUCCEEDED
+                services.record_attempt_end(attempt, outcome)
+
+        return run
+
+    return decorate
+
+
+def _out_of_retries_reason(exc: BaseException) -> str:
+    reason = exc.user_message if isinstance(exc, ProcessingError) else "An internal error stopped processing."
+    return f"{reason} We tried {MAX_RETRIES + 1} times."
+
+
+def _will_be_retried() -> bool:
+    message = CurrentMessage.get_current_message()
+    # Outside a worker (no current message) nothing would retry it.
+    retries = message.options.get("retries", 0) if message else MAX_RETRIES
+    return retries < MAX_RETRIES
 
 
 @dramatiq.actor(queue_name="documents", **RETRY_OPTIONS)
-@_fails_document_when_out_of_retries
-def start_document(document_id: str) -> None:
-    for number in pipeline.start_document(document_id):
-        read_document_page.send(document_id, number)
+@_fails_document_when_out_of_retries(Attempt.Stage.START)
+def start_document(document_id: str) -> bool:
+    numbers = pipeline.start_document(document_id)
+    for number in numbers:
+        dispatch.send_page(document_id, number)
+    return bool(numbers)
 
 
 @dramatiq.actor(queue_name="pages", **RETRY_OPTIONS)
-@_fails_document_when_out_of_retries
-def read_document_page(document_id: str, number: int) -> None:
-    pipeline.read_document_page(document_id, number)
+@_fails_document_when_out_of_retries(Attempt.Stage.PAGE)
+def read_document_page(document_id: str, number: int) -> bool | None:
+    return pipeline.read_document_page(document_id, number)

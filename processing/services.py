@@ -1,7 +1,9 @@
 """Writes that move a document through processing. Each is safe to run twice."""
 
 from pathlib import Path
+from uuid import UUID
 
+from django.contrib.auth.models import AbstractUser
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -9,17 +11,31 @@ from django.db.models import F
 from django.utils import timezone
 
 from documents.models import Document, Page
-from processing.models import Job
+from processing import dispatch, leases
+from processing.models import Attempt, Job
 from processing.results import PageResult
+
+RETRYABLE = (Document.Status.FAILED, Document.Status.CANCELLED)
+
+
+class StatusConflict(Exception):
+    """The document's status does not allow the change asked for; the message says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def create_job(document: Document) -> Job:
     """Create the document's job and queue its first stage once the transaction commits."""
-    from processing.actors import start_document
-
     job = Job.objects.create(document=document, enqueued_at=timezone.now())
-    transaction.on_commit(lambda: start_document.send(str(document.id)))
+    _start_after_commit(document.id)
     return job
+
+
+def _start_after_commit(document_id: str | UUID) -> None:
+    # After commit, so that the worker never looks for a document it cannot see yet.
+    transaction.on_commit(lambda: dispatch.send_start(str(document_id)))
 
 
 def begin(document_id: str) -> Document | None:
@@ -33,7 +49,7 @@ def begin(document_id: str) -> Document | None:
             document.status = Document.Status.CONVERTING
             document.started_at = now
             document.save(update_fields=["status", "started_at"])
-            Job.objects.filter(document=document).update(started_at=now, attempts=F("attempts") + 1)
+            Job.objects.filter(document=document).update(started_at=now)
     return document
 
 
@@ -47,9 +63,14 @@ def plan_pages(document: Document, page_count: int) -> list[int]:
     Document.objects.filter(id=document.id, status=Document.Status.CONVERTING).update(
         status=Document.Status.READING, page_count=page_count
     )
-    return list(
+    to_read = list(
         Page.objects.filter(document=document).exclude(status=Page.Status.DONE).values_list("number", flat=True)
     )
+    if not to_read:
+        # A retried document whose pages were all read already: no page will come to complete it.
+        with transaction.atomic():
+            _complete_if_all_read(document.id, timezone.now())
+    return to_read
 
 
 def store_page(document_id: str, result: PageResult, display_image: Path) -> bool:
@@ -66,6 +87,12 @@ def store_page(document_id: str, result: PageResult, display_image: Path) -> boo
 
     now = timezone.now()
     with transaction.atomic():
+        # The lock orders this against cancel: a page read while its document was cancelled
+        # is dropped here, so it neither counts nor completes the document.
+        document = Document.objects.select_for_update().filter(id=document_id).first()
+        if document is None or document.is_finished:
+            leases.release(document_id, result.number)
+            return False
         stored = (
             Page.objects.filter(document_id=document_id, number=result.number)
             .exclude(status=Page.Status.DONE)
@@ -85,13 +112,17 @@ def store_page(document_id: str, result: PageResult, display_image: Path) -> boo
         if not stored:
             return False
         Document.objects.filter(id=document_id).update(pages_done=F("pages_done") + 1)
-        completed = (
-            Document.objects.filter(id=document_id, pages_done=F("page_count"))
-            .exclude(status__in=Document.FINISHED)
-            .update(status=Document.Status.COMPLETED, finished_at=now)
-        )
-        if completed:
-            _finish_job(document_id, now)
+        return _complete_if_all_read(document_id, now)
+
+
+def _complete_if_all_read(document_id, now) -> bool:
+    completed = (
+        Document.objects.filter(id=document_id, pages_done=F("page_count"))
+        .exclude(status__in=Document.FINISHED)
+        .update(status=Document.Status.COMPLETED, finished_at=now)
+    )
+    if completed:
+        _finish_job(document_id, now)
     return bool(completed)
 
 
@@ -108,6 +139,93 @@ def fail(document_id: str, message: str) -> bool:
             Job.objects.filter(document_id=document_id).update(last_error=message)
             _finish_job(document_id, now)
     return bool(failed)
+
+
+def cancel(document_id: str | UUID, by_user: AbstractUser) -> Document:
+    """Stop a queued or running document, for its owner or staff.
+
+    Messages still queued for it then do nothing, and a page being read is not stored. The
+    pages already read are kept, so that a retry reads only the rest.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        document = _locked_for(document_id, by_user)
+        if document.is_finished:
+            raise StatusConflict(
+                f"This document is already {document.get_status_display().lower()}; there is nothing to cancel."
+            )
+        document.status = Document.Status.CANCELLED
+        document.finished_at = now
+        document.save(update_fields=["status", "finished_at"])
+        _finish_job(document_id, now)
+    document.refresh_from_db()
+    return document
+
+
+def retry(document_id: str | UUID, by_user: AbstractUser | None = None) -> Document:
+    """Queue a failed or cancelled document again; only its pages not read yet are read.
+
+    `by_user`, when given, must be the owner or staff, as for `cancel`.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        document = _locked_for(document_id, by_user)
+        if document.status not in RETRYABLE:
+            raise StatusConflict(
+                f"Only a failed or cancelled document can be retried; this one is "
+                f"{document.get_status_display().lower()}."
+            )
+        document.status = Document.Status.QUEUED
+        document.error = ""
+        document.pages_done = document.pages.filter(status=Page.Status.DONE).count()
+        # A page still claimed by the stopped run would never be claimed again.
+        document.pages.exclude(status=Page.Status.DONE).update(
+            status=Page.Status.PENDING, lease_owner="", lease_expires_at=None
+        )
+        document.started_at = None
+        document.finished_at = None
+        document.timings = {}
+        document.save(update_fields=["status", "error", "pages_done", "started_at", "finished_at", "timings"])
+        Job.objects.filter(document=document).update(enqueued_at=now, started_at=None, finished_at=None)
+        _start_after_commit(document.id)
+    return document
+
+
+def _locked_for(document_id: str | UUID, user: AbstractUser | None) -> Document:
+    """The document, locked; DoesNotExist unless `user` (when given) is its owner or staff.
+
+    Other people's documents do not exist for a user, as in `documents.selectors`.
+    """
+    document = Document.objects.select_for_update().filter(id=document_id).first()
+    if document is None or (user is not None and not (user.is_staff or document.owner_id == user.pk)):
+        raise Document.DoesNotExist(f"No document {document_id} for {user}.")
+    return document
+
+
+def record_attempt_start(document_id: str, stage: str, page_number: int | None = None) -> Attempt | None:
+    """Note that this worker process starts a run of `stage`; None when the document is gone."""
+    job_id = Job.objects.filter(document_id=document_id).values_list("id", flat=True).first()
+    if job_id is None:
+        return None
+    return Attempt.objects.create(
+        job_id=job_id,
+        stage=stage,
+        page_number=page_number,
+        worker=leases.worker_id(),
+        started_at=timezone.now(),
+    )
+
+
+def record_attempt_end(attempt: Attempt | None, outcome: str, error: BaseException | None = None) -> None:
+    """Note how a run ended and, when it raised, with what."""
+    if attempt is None:
+        return
+    attempt.finished_at = timezone.now()
+    attempt.outcome = outcome
+    if error is not None:
+        attempt.error_class = type(error).__name__
+        attempt.message = str(error)
+    attempt.save(update_fields=["finished_at", "outcome", "error_class", "message"])
 
 
 def _finish_job(document_id: str, now) -> None:

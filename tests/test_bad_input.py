@@ -151,5 +151,6 @@ def test_file_damaged_after_upload_fails_in_the_worker_without_retries(api_clien
     document.refresh_from_db()
     assert document.status == Document.Status.FAILED
     assert document.error == "This PDF is damaged and could not be repaired."
-    assert Job.objects.get(document=document).attempts == 1
+    attempts = Job.objects.get(document=document).attempts.all()
+    assert [(a.stage, a.outcome, a.error_class) for a in attempts] == [("start", "failed", "PermanentError")]
     assert Document.objects.get(id=good).status == Document.Status.COMPLETED
