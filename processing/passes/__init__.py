@@ -1,0 +1,120 @@
+"""The extraction passes over a read document: encounters, clinical entities, structured records.
+
+    from processing.passes import run_passes
+    result = run_passes(pages)   # pages: DB Page rows, process_file's page dicts, or PageResults
+
+Pure Python, offline, no database: the caller stores the result. Vocabularies load on first
+use and stay for the life of the process; call `vocabulary.warm()` at worker start-up.
+"""
+
+import bisect
+from typing import Any
+
+from processing.passes import dates, entities, measurements, structured
+from processing.passes.encounters import find_encounters
+from processing.passes.layout import Line, document_lines
+
+RECORD_KINDS = ("medications", "labs", "vitals", "conditions", "allergies", "immunizations", "procedures")
+# The fields that make two mentions the same record within one encounter.
+SAME = {
+    "medications": ("generic", "strength", "negated"),
+    "labs": ("test_normalised", "value", "date"),
+    "vitals": ("type", "value", "page"),
+    "conditions": ("name_normalised", "negated", "context"),
+    "allergies": ("substance_normalised", "no_known", "negated"),
+    "immunizations": ("vaccine_normalised", "date", "status"),
+    "procedures": ("name_normalised", "date"),
+}
+
+
+def run_passes(pages: list[Any], *, date_order: str | None = None) -> dict[str, Any]:
+    """Encounters and records of a document: `{"encounters": [...], "records": {kind: [...]}}`.
+
+    `date_order` ("MDY" or "DMY") reads ambiguous numeric dates; default EXORA_DATE_ORDER.
+    """
+    token = dates.ORDER.set(date_order)
+    try:
+        return _run(pages)
+    finally:
+        dates.ORDER.reset(token)
+
+
+def _run(pages: list[Any]) -> dict[str, Any]:
+    lines = document_lines(pages)
+    if not lines:
+        return {"encounters": [], "records": {kind: [] for kind in RECORD_KINDS}}
+    section_of = entities.sections_of(lines)
+    found_encounters = find_encounters(lines)
+    records: dict[str, list[dict[str, Any]]] = {kind: [] for kind in RECORD_KINDS}
+    mentions = entities.find_mentions(lines, section_of)
+    _tables(lines, section_of, mentions, records)
+    for mention in mentions:
+        nxt = lines[mention.position + 1] if mention.position + 1 < len(lines) else None
+        if mention.kind == "medication":
+            records["medications"].append(structured.medication(mention, nxt))
+        elif mention.kind in ("allergen", "no_known_allergies"):
+            records["allergies"].append(structured.allergy(mention))
+        elif mention.kind == "vaccine":
+            records["immunizations"].append(structured.immunization(mention))
+        elif mention.kind == "condition":
+            records["conditions"].append(structured.condition(mention))
+        elif mention.kind == "procedure":
+            records["procedures"].append(structured.procedure(mention))
+    starts = [e.pop("_start") for e in found_encounters]
+    for kind, items in records.items():
+        items.sort(key=lambda r: r["_position"])
+        for item in items:
+            at = bisect.bisect_right(starts, item.pop("_position")) - 1
+            item["encounter"] = found_encounters[max(at, 0)]["id"]
+        records[kind] = _dedupe(items, SAME[kind])
+    return {"encounters": found_encounters, "records": records}
+
+
+def _tables(
+    lines: list[Line], section_of: list[str], mentions: list[entities.Mention], records: dict[str, list]
+) -> None:
+    """Labs and vitals, read row by row with the column headers of their table."""
+    labs_by_line: dict[int, list[entities.Mention]] = {}
+    allergy_lines = {m.position for m in mentions if m.kind in ("allergen", "no_known_allergies")}
+    for mention in mentions:
+        if mention.kind == "lab":
+            labs_by_line.setdefault(mention.position, []).append(mention)
+    lab_header: Line | None = None
+    vital_header: Line | None = None
+    panel_date: str | None = None
+    section = None
+    for position, line in enumerate(lines):
+        if section_of[position] != section:
+            section, lab_header, vital_header, panel_date = section_of[position], None, None, None
+        if measurements.lab_header(line):
+            lab_header = line
+            continue
+        if measurements.vital_header(line):
+            vital_header = line
+            continue
+        on_line = labs_by_line.get(position, [])
+        if not on_line and section == "labs":
+            found = dates.find_dates(line.text)
+            panel_date = found[0].iso if found else panel_date
+        for mention in on_line:
+            records["labs"].append(measurements.lab(mention, lab_header, panel_date))
+        if not on_line:
+            records["vitals"].extend(measurements.vitals_in_line(line, position, section, vital_header))
+        if section == "allergies" and position not in allergy_lines:
+            from processing.passes.context import Context
+
+            row = structured.allergy_from_row(line, position, Context(section="allergies"))
+            if row:
+                records["allergies"].append(row)
+
+
+def _dedupe(items: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """One record per thing said in an encounter; the first mention keeps its boxes."""
+    seen: set[tuple] = set()
+    kept = []
+    for item in items:
+        key = (item["encounter"], *(str(item.get(k)).lower() for k in keys))
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept

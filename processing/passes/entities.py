@@ -1,0 +1,174 @@
+"""Pass 1: clinical mentions, each with its section and ConText, found by phrase matching.
+
+What a vocabulary match means depends on where it is printed: a drug under 'Allergies' is an
+allergen, a disease under 'Family history' is not the patient's, a drug name in a sentence
+with no dose, route or frequency and outside a medication list is left alone (the PyPI drug
+list holds many chemical names that records use for other things).
+"""
+
+import re
+from dataclasses import dataclass
+
+from processing.passes import context, vocabulary
+from processing.passes.context import Context
+from processing.passes.layout import Line
+
+SIG_HINT = re.compile(
+    r"\b\d[\d.,]*\s*(mg|mcg|g|ml|units?|unt|meq|%|iu)\b|\b(po|iv|im|sq|subq|bid|tid|qid|qd|qhs|prn|daily|q\d+h)\b",
+    re.I,
+)
+NO_KNOWN_ALLERGY = re.compile(
+    r"\b(no known (drug |medication |food )?allergies|nkda|nka|no allergies|no known allergy)\b", re.I
+)
+VACCINE_HINT = re.compile(r"vaccin|immuni[sz]", re.I)
+SKIP_CONDITIONS_IN = {"labs", "vitals", "medications", "allergies", "immunizations"}
+
+
+@dataclass
+class Mention:
+    kind: str  # medication, condition, procedure, lab, vaccine, allergen, no_known_allergies
+    canonical: str
+    code: str
+    line: Line
+    position: int  # index of the line in the document
+    tokens: tuple[int, int]  # token span in the line
+    context: Context
+
+    @property
+    def words(self) -> list[int]:
+        start = self.line.tokens[self.tokens[0]].word
+        end = self.line.tokens[self.tokens[1] - 1].word
+        return list(range(start, end + 1))
+
+    @property
+    def text(self) -> str:
+        return self.line.words_text(self.words).strip(" .,;:()[]")
+
+
+def sections_of(lines: list[Line]) -> list[str]:
+    """The section category of every line; a header line belongs to the section it opens."""
+    current = ""
+    found = []
+    for line in lines:
+        header = context.header_category(line)
+        if header is not None:
+            current = header[0]
+        found.append(current)
+    return found
+
+
+def find_mentions(lines: list[Line], section_of: list[str]) -> list[Mention]:
+    mentions: list[Mention] = []
+    drugs, conditions, vaccines = vocabulary.drugs(), vocabulary.conditions(), vocabulary.vaccines()
+    lab_index, _ = vocabulary.labs()
+    allergens = vocabulary.allergens()
+    short = vocabulary.short_abbreviations()
+    for position, line in enumerate(lines):
+        section = section_of[position]
+        tokens = [t.lower for t in line.tokens]
+        header = context.header_category(line)
+        first = header[1] if header else 0
+        if header and first == len(tokens):
+            continue  # a header line names no entity
+        text = line.text
+        found = _Found(mentions, line, position, tokens, section)
+        add, free = found.add, found.free
+
+        if section == "allergies" or "allerg" in text.lower():
+            for match in NO_KNOWN_ALLERGY.finditer(text):
+                span = _token_span(line, match.start(), match.end())
+                if span:
+                    add("no_known_allergies", *span, "no known allergies")
+        if section == "immunizations" or VACCINE_HINT.search(text):
+            for s, e, entry in vaccines.find(tokens, first):
+                if free(s, e):
+                    add("vaccine", s, e, entry.canonical, entry.code)
+        if section in ("labs", "") or section == "hpi" or _has_value_after(tokens, 0):
+            for s, e, entry in lab_index.find(tokens, first):
+                if (
+                    free(s, e)
+                    and section not in ("medications", "allergies", "immunizations", "vitals")
+                    and _short_ok(line, s, e, entry.canonical, short_all=True)
+                    and (section == "labs" or _has_value_after(tokens, e))
+                ):
+                    add("lab", s, e, entry.canonical, entry.code)
+        for s, e, entry in drugs.find(tokens, first):
+            if not free(s, e) or section in ("labs", "vitals", "immunizations"):
+                continue
+            phrase = " ".join(tokens[s:e])
+            if section == "allergies" or (section == "" and "allerg" in text.lower()):
+                add("allergen", s, e, entry.canonical)
+            elif phrase in vocabulary.AMBIGUOUS_DRUG_WORDS and section != "medications":
+                continue
+            elif section == "medications" or SIG_HINT.search(" ".join(tokens[e : e + 12])):
+                if not _short_ok(line, s, e, phrase):
+                    continue
+                add("medication", s, e, entry.canonical)
+        if section == "allergies" or "allerg" in text.lower():
+            for s, e, entry in allergens.find(tokens, first):
+                if free(s, e):
+                    add("allergen", s, e, entry.canonical)
+        if section in SKIP_CONDITIONS_IN:
+            continue
+        for s, e, entry in conditions.find(tokens, first):
+            if free(s, e) and _short_ok(line, s, e, " ".join(tokens[s:e]), short=short):
+                add(entry.kind, s, e, entry.canonical, entry.code)
+    return mentions
+
+
+class _Found:
+    """The mentions of one line, so that a phrase is claimed by one vocabulary only."""
+
+    def __init__(self, mentions: list[Mention], line: Line, position: int, tokens: list[str], section: str) -> None:
+        self.mentions, self.line, self.position, self.tokens, self.section = mentions, line, position, tokens, section
+        self.taken: list[tuple[int, int]] = []
+
+    def add(self, kind: str, start: int, end: int, canonical: str, code: str = "") -> None:
+        ctx = context.assess(self.tokens, start, end, self.section)
+        self.mentions.append(Mention(kind, canonical, code, self.line, self.position, (start, end), ctx))
+        self.taken.append((start, end))
+
+    def free(self, start: int, end: int) -> bool:
+        return not any(start < e and s < end for s, e in self.taken)
+
+
+def _short_ok(line: Line, s: int, e: int, phrase: str, short: frozenset[str] = frozenset(), **kw: bool) -> bool:
+    """Short names ('CAP', 'PE', 'K') count only when printed in capitals, as abbreviations are."""
+    if len(phrase) > 4 or (not kw.get("short_all") and phrase not in short and len(phrase) > 3):
+        return True
+    printed = "".join(t.text for t in line.tokens[s:e])
+    return printed.isupper() or any(c.isdigit() for c in printed)
+
+
+def _has_value_after(tokens: list[str], end: int) -> bool:
+    window = tokens[end : end + 6]
+    return any(t[:1].isdigit() for t in window) or any(
+        t in ("negative", "positive", "detected", "pending") for t in window
+    )
+
+
+def _token_span(line: Line, start: int, end: int) -> tuple[int, int] | None:
+    """Token indexes of line.text[start:end] (text joins cells by two spaces, words by one)."""
+    offsets = word_offsets(line)
+    words = [i for i, (s, e) in enumerate(offsets) if s < end and start < e]
+    if not words:
+        return None
+    toks = [k for k, t in enumerate(line.tokens) if t.word in words]
+    return (toks[0], toks[-1] + 1) if toks else None
+
+
+def word_offsets(line: Line) -> list[tuple[int, int]]:
+    """(start, end) of each word in line.text."""
+    offsets: list[tuple[int, int]] = [(0, 0)] * len(line.words)
+    position = 0
+    cells = line.cells or []
+    groups = [c.words for c in cells] if cells else [list(range(len(line.words)))]
+    for g, words in enumerate(groups):
+        if g:
+            position += 2
+        for k, i in enumerate(words):
+            if k:
+                position += 1
+            offsets[i] = (position, position + len(line.words[i]))
+            position += len(line.words[i])
+    return offsets

@@ -1,0 +1,152 @@
+"""Pages as lines, cells and tokens, each token tied to the OCR word (and box) it came from.
+
+The passes read lines rebuilt from the word boxes rather than the page's flat text: OCR text
+of a table often reads column by column, while words grouped by their vertical position give
+the printed row back, and a wide horizontal gap between words marks a table cell.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+TOKEN_RE = re.compile(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]")
+
+
+@dataclass
+class Token:
+    text: str
+    lower: str
+    word: int  # index of the word in its line
+
+
+@dataclass
+class Cell:
+    text: str
+    x0: float
+    x1: float
+    words: list[int]
+
+
+@dataclass
+class Line:
+    page: int
+    index: int  # position on its page, top to bottom
+    words: list[str]
+    boxes: list[list[int] | None]
+    height: float  # of the page, 0 when unknown
+    y0: float = 0.0
+    y1: float = 0.0
+    cells: list[Cell] = field(default_factory=list)
+    tokens: list[Token] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "  ".join(cell.text for cell in self.cells) if self.cells else " ".join(self.words)
+
+    def boxes_of(self, words: range | list[int]) -> list[list[int]]:
+        return [self.boxes[i] for i in words if 0 <= i < len(self.boxes) and self.boxes[i] is not None]
+
+    def words_text(self, words: range | list[int]) -> str:
+        return " ".join(self.words[i] for i in words if 0 <= i < len(self.words))
+
+
+def _get(page: Any, name: str, default: Any = None) -> Any:
+    if isinstance(page, dict):
+        return page.get(name, default)
+    return getattr(page, name, default)
+
+
+def _word_parts(word: Any) -> tuple[str, list[int] | None]:
+    if isinstance(word, dict):
+        return str(word.get("text", "")), word.get("box")
+    return str(getattr(word, "text", "")), getattr(word, "box", None)
+
+
+def page_lines(page: Any) -> list[Line]:
+    """The lines of one page-like object (a dict, a DB Page or a PageResult)."""
+    number = int(_get(page, "number", 1) or 1)
+    height = float(_get(page, "height", 0) or 0)
+    words = [_word_parts(w) for w in (_get(page, "words", None) or [])]
+    words = [(t, b) for t, b in words if t.strip() and b and len(b) == 4]
+    if words:
+        lines = _lines_from_words(number, words, height)
+        if not height:  # pages from `process_file` carry no size: the lowest word stands in
+            height = max(line.y1 for line in lines) if lines else 0
+            for line in lines:
+                line.height = height
+    else:
+        lines = _lines_from_text(number, str(_get(page, "text", "") or ""))
+    for line in lines:
+        _tokenize(line)
+    return lines
+
+
+def _lines_from_words(number: int, words: list[tuple[str, list[int]]], height: float) -> list[Line]:
+    ordered = sorted(words, key=lambda w: ((w[1][1] + w[1][3]) / 2, w[1][0]))
+    rows: list[list[tuple[str, list[int]]]] = []
+    bounds: list[list[float]] = []
+    for text, box in ordered:
+        centre = (box[1] + box[3]) / 2
+        # A word joins the last row whose vertical extent holds its centre: rows are
+        # printed in order, so looking back two rows is enough and keeps this linear.
+        for row, bound in zip(reversed(rows[-2:]), reversed(bounds[-2:]), strict=False):
+            if bound[0] <= centre <= bound[1]:
+                row.append((text, box))
+                bound[0], bound[1] = min(bound[0], box[1]), max(bound[1], box[3])
+                break
+        else:
+            rows.append([(text, box)])
+            bounds.append([box[1], box[3]])
+    lines = []
+    for index, row in enumerate(rows):
+        row.sort(key=lambda w: w[1][0])
+        line = Line(number, index, [t for t, _ in row], [list(b) for _, b in row], height)
+        line.y0 = min(b[1] for _, b in row)
+        line.y1 = max(b[3] for _, b in row)
+        line.cells = _cells(row)
+        lines.append(line)
+    return lines
+
+
+def _cells(row: list[tuple[str, list[int]]]) -> list[Cell]:
+    heights = sorted(b[3] - b[1] for _, b in row)
+    gap = max(8.0, heights[len(heights) // 2] * 1.6)  # wider than a space between words
+    cells: list[Cell] = []
+    for i, (text, box) in enumerate(row):
+        if cells and box[0] - cells[-1].x1 <= gap:
+            cell = cells[-1]
+            cell.text += " " + text
+            cell.x1 = max(cell.x1, box[2])
+            cell.words.append(i)
+        else:
+            cells.append(Cell(text, box[0], box[2], [i]))
+    return cells
+
+
+def _lines_from_text(number: int, text: str) -> list[Line]:
+    lines = []
+    for index, raw in enumerate(text.splitlines()):
+        parts = [p for p in re.split(r"\s{2,}|\t", raw.strip()) if p]
+        words: list[str] = []
+        cells: list[Cell] = []
+        for part in parts:
+            start = len(words)
+            words.extend(part.split())
+            cells.append(Cell(part, float(start), float(len(words)), list(range(start, len(words)))))
+        line = Line(number, index, words, [None] * len(words), 0.0, float(index), float(index + 1), cells)
+        lines.append(line)
+    return [line for line in lines if line.words]
+
+
+def _tokenize(line: Line) -> None:
+    tokens = []
+    for i, word in enumerate(line.words):
+        for match in TOKEN_RE.finditer(word):
+            tokens.append(Token(match.group(), match.group().lower(), i))
+    line.tokens = tokens
+
+
+def document_lines(pages: list[Any]) -> list[Line]:
+    """Every line of every page, in reading order."""
+    ordered = sorted(pages, key=lambda p: int(_get(p, "number", 0) or 0))
+    return [line for page in ordered for line in page_lines(page)]

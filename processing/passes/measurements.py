@@ -1,0 +1,237 @@
+"""Pass 2 for lab results and vital signs, the two kinds printed as tables of numbers.
+
+A table is read by its columns: the header row's cells give each column's role and x extent,
+and a value is taken from the cell under the 'Result' (or 'Pulse') header, found by the OCR
+word boxes. A row printed as running text ('Hemoglobin A1c 7.2 % (4.0-5.6) H') is read in
+order: value, unit, range, flag.
+"""
+
+import re
+from typing import Any
+
+from processing.passes import context, dates, vocabulary
+from processing.passes.entities import Mention
+from processing.passes.layout import Cell, Line
+from processing.passes.rows import Segment, clean_number, number, record
+
+COMPARATOR = r"(<=|>=|<|>|≤|≥)"
+VALUE_RE = re.compile(rf"(?<![\w/.\-]){COMPARATOR}?\s*(-?\d+(?:,\d{{3}})*(?:\.\d+)?)(?![\d/:])")
+QUALITATIVE = re.compile(
+    r"\b(not detected|detected|negative|positive|reactive|nonreactive|non-reactive|pending|borderline|"
+    r"trace|amber|yellow|straw|clear|cloudy|unable to calculate)\b",
+    re.I,
+)
+UNIT_RE = re.compile(
+    r"^\s*(%|[a-zA-Zµ]{1,6}(?:\[[A-Za-z]+\])?(?:/[a-zA-Z0-9.\[\]\^]{1,8}){0,2}|/[a-zA-Z]{1,5}|x?10\^?\d+/[a-zA-Z]+)(?![\w])"
+)
+RANGE_RE = re.compile(
+    rf"\(?\s*(?:(-?\d+(?:\.\d+)?)\s*(?:-|\u2013|to)\s*(-?\d+(?:\.\d+)?)|{COMPARATOR}\s*(\d+(?:\.\d+)?))\s*\)?"
+)
+FLAGS = {
+    "h": "H", "hh": "H", "high": "H", "above": "H", "l": "L", "ll": "L", "low": "L", "below": "L",
+    "a": "A", "aa": "A", "abnormal": "A", "abn": "A", "critical": "A", "n": "N", "normal": "N",
+}  # fmt: skip
+NOT_UNITS = {"h", "l", "hh", "ll", "a", "n", "high", "low", "normal", "abnormal", "at", "on", "range", "ref", "flag"}
+COLUMN_ROLES = {
+    "value": ("result", "results", "value", "value / unit", "actual result", "reading", "value/unit"),
+    "unit": ("unit", "units"),
+    "range": ("reference range", "range", "ref range", "normal range", "reference", "reference interval"),
+    "flag": ("flag", "interpretation", "abnormal flag", "abn"),
+    "date": ("date", "time taken", "date/time", "collected", "collection date"),
+}
+
+
+def _column_roles(line: Line) -> dict[str, Cell]:
+    roles: dict[str, Cell] = {}
+    for cell in line.cells:
+        key = vocabulary.norm(cell.text)
+        for role, names in COLUMN_ROLES.items():
+            if key in {vocabulary.norm(n) for n in names} and role not in roles:
+                roles[role] = cell
+    return roles
+
+
+def _cell_under(line: Line, header: Cell) -> Cell | None:
+    """The cell of `line` whose horizontal extent overlaps the header cell's the most."""
+    best, overlap = None, 0.0
+    for cell in line.cells:
+        shared = min(cell.x1, header.x1 + 40) - max(cell.x0, header.x0 - 40)
+        if shared > overlap:
+            best, overlap = cell, shared
+    return best
+
+
+def lab(mention: Mention, header: Line | None, panel_date: str | None) -> dict[str, Any]:
+    line = mention.line
+    segment = Segment(line, mention.words[-1] + 1)
+    text = _mask_dates(segment.text)
+    fields = _read_value(text)
+    roles = _column_roles(header) if header is not None else {}
+    for role in ("value", "unit", "range", "flag"):
+        cell = _cell_under(line, roles[role]) if role in roles else None
+        if cell is None or cell.words[0] <= mention.words[-1]:
+            continue
+        from_cell = _read_value(_mask_dates(cell.text)) if role == "value" else _read_value("0 " + cell.text)
+        if role == "value" and from_cell.get("value") is not None:
+            fields.update({k: v for k, v in from_cell.items() if v is not None})
+        elif role == "unit" and from_cell.get("unit"):
+            fields["unit"] = from_cell["unit"]
+        elif role == "range" and from_cell.get("reference_range"):
+            fields["reference_range"] = from_cell["reference_range"]
+        elif role == "flag":
+            flag = FLAGS.get(cell.text.split()[0].lower()) if cell.text.split() else None
+            fields["flag"] = flag or fields.get("flag")
+    _, info = vocabulary.labs()
+    known = info.get(mention.canonical, {})
+    if fields.get("flag") is None and fields.get("value_num") is not None:
+        fields["flag"] = _flag_from_range(fields["value_num"], fields.get("reference_range"), known)
+    found = dates.find_dates(line.text)
+    return record(
+        line,
+        mention.words + segment.words,
+        mention.context,
+        mention.position,
+        test=mention.text,
+        test_normalised=mention.canonical,
+        loinc=mention.code or None,
+        value=fields.get("value"),
+        value_num=clean_number(fields.get("value_num")),
+        comparator=fields.get("comparator"),
+        unit=fields.get("unit"),
+        reference_range=fields.get("reference_range"),
+        flag=fields.get("flag"),
+        date=found[0].iso if found else panel_date,
+    )
+
+
+def _mask_dates(text: str) -> str:
+    for found in dates.find_dates(text):
+        text = text[: found.start] + " " * (found.end - found.start) + text[found.end :]
+    return re.sub(r"\b\d{1,2}:\d{2}\s*(?:[ap]m?)?\b", lambda m: " " * len(m.group()), text, flags=re.I)
+
+
+def _read_value(text: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {"value": None, "value_num": None, "comparator": None, "unit": None}
+    fields.update({"reference_range": None, "flag": None})
+    qualitative = QUALITATIVE.search(text)
+    value = VALUE_RE.search(text)
+    if qualitative and (value is None or qualitative.start() < value.start()):
+        fields["value"] = qualitative.group(1)
+        after = qualitative.end()
+    elif value:
+        fields["comparator"] = value.group(1)
+        fields["value_num"] = number(value.group(2))
+        fields["value"] = (value.group(1) or "") + value.group(2)
+        after = value.end()
+        unit = UNIT_RE.match(text[after:])
+        if unit and unit.group(1).lower() not in NOT_UNITS:
+            fields["unit"] = unit.group(1)
+            after += unit.end()
+    else:
+        return fields
+    rest = text[after:]
+    found_range = RANGE_RE.search(rest)
+    if found_range:
+        if found_range.group(1) is not None:
+            fields["reference_range"] = f"{found_range.group(1)}-{found_range.group(2)}"
+        else:
+            fields["reference_range"] = f"{found_range.group(3)}{found_range.group(4)}"
+    for word in re.findall(r"[A-Za-z]+", rest):
+        if word.lower() in FLAGS and (word.isupper() or len(word) > 1):
+            fields["flag"] = FLAGS[word.lower()]
+            break
+    return fields
+
+
+def _flag_from_range(value: float, printed: str | None, known: dict[str, Any]) -> str | None:
+    if not printed:
+        return None  # no range printed: we do not judge a value against our own table
+    low = high = None
+    bounds = re.match(r"(-?\d+(?:\.\d+)?)-(-?\d+(?:\.\d+)?)$", printed)
+    if bounds:
+        low, high = float(bounds.group(1)), float(bounds.group(2))
+    elif printed.startswith("<"):
+        high = float(printed.lstrip("<="))
+    elif printed.startswith(">"):
+        low = float(printed.lstrip(">="))
+    if high is not None and value > high:
+        return "H"
+    if low is not None and value < low:
+        return "L"
+    return "N"
+
+
+VITAL_VALUE = re.compile(
+    r"^\s*[:=]?\s*(?:(\d{2,3})\s*/\s*(\d{2,3})|(\d+(?:\.\d+)?)(?:\s*'\s*(\d{1,2})\s*\"?)?)\s*"
+    r"(mm\s*\[?hg\]?|mmhg|°\s*[fc]|deg\s*[fc]|[fc]\b|/min|bpm|breaths/min|%|kg/m2|kg/m\^2|kg|lbs?|cm|inches|in\b|m\b|/10)?",
+    re.I,
+)
+
+
+def vitals_in_line(line: Line, position: int, section: str, header: Line | None) -> list[dict[str, Any]]:
+    """Vital signs printed on a line: 'BP 132/84 mmHg, HR 72', or under a header of vital names."""
+    found: list[dict[str, Any]] = []
+    tokens = [t.lower for t in line.tokens]
+    names = vocabulary.vital_names().find(tokens)
+    if names:
+        for s, e, entry in names:
+            if len(" ".join(tokens[s:e])) == 1 and section != "vitals":
+                continue  # 'P', 'T', 'R' alone are vitals only in a vitals section
+            words = list(range(line.tokens[s].word, line.tokens[e - 1].word + 1))
+            segment = Segment(line, words[-1] + 1)
+            parsed = _vital(entry.canonical, segment.text)
+            if parsed:
+                ctx = context.assess(tokens, s, e, section)
+                used = segment.words_in(0, parsed.pop("_end"))
+                found.append(record(line, words + used, ctx, position, **parsed))
+        return found
+    if header is None or len(line.cells) < 2:
+        return found
+    header_tokens = [t.lower for t in header.tokens]
+    for s, e, entry in vocabulary.vital_names().find(header_tokens):
+        header_word = header.tokens[s].word
+        column = next((c for c in header.cells if header_word in c.words), None)
+        cell = _cell_under(line, column) if column else None
+        if cell is None:
+            continue
+        parsed = _vital(entry.canonical, cell.text)
+        if parsed:
+            parsed.pop("_end")
+            ctx = context.assess(header_tokens, s, e, section)
+            found.append(record(line, cell.words, ctx, position, **parsed))
+    return found
+
+
+def _vital(kind: str, text: str) -> dict[str, Any] | None:
+    match = VITAL_VALUE.match(text)
+    if not match:
+        return None
+    spec = vocabulary.vitals()[kind]
+    unit = re.sub(r"\s+", "", match.group(5) or "") or spec["unit"] or None
+    fields: dict[str, Any] = {"type": kind, "systolic": None, "diastolic": None, "_end": match.end()}
+    if match.group(1):
+        if kind != "blood_pressure":
+            return None
+        fields.update(systolic=int(match.group(1)), diastolic=int(match.group(2)))
+        fields.update(value=f"{match.group(1)}/{match.group(2)}", unit="mmHg")
+        return fields
+    value = float(match.group(3))
+    if match.group(4):  # 5'7" -> inches
+        value, unit = value * 12 + float(match.group(4)), "in"
+    if not spec["min"] <= value <= spec["max"] or kind == "blood_pressure":
+        return None
+    if unit and unit.lower().startswith("mm"):
+        unit = "mmHg"
+    fields.update(value=clean_number(value), unit=unit)
+    return fields
+
+
+def vital_header(line: Line) -> bool:
+    """A row of vital sign names with no numbers: the header of a vitals table."""
+    tokens = [t.lower for t in line.tokens]
+    names = vocabulary.vital_names().find(tokens)
+    return len(names) >= 2 and not any(t[:1].isdigit() for t in tokens)
+
+
+def lab_header(line: Line) -> bool:
+    return len(line.cells) >= 2 and "value" in _column_roles(line)
