@@ -37,9 +37,11 @@ def recent_workers(now: datetime, forget_after_seconds: int = 3600) -> list[Work
 def workers_overview(now: datetime | None = None) -> list[dict]:
     """Every recent worker with its state; a dead one with the jobs it held and their fate."""
     now = now or timezone.now()
+    leases = _leases_by_owner(now)
     rows = []
     for worker in recent_workers(now):
         state = liveness(worker, now)
+        leased = leases.get(worker.name, [])
         rows.append(
             {
                 "name": worker.name,
@@ -57,8 +59,8 @@ def workers_overview(now: datetime | None = None) -> list[dict]:
                 "memory_percent": _percent(worker.rss_bytes, worker.memory_limit_bytes),
                 "cpu_percent": worker.cpu_percent,
                 "messages_done": worker.messages_done,
-                "current": _current_work(worker) if state in (ALIVE, STALE) else [],
-                "held": held_by_dead_worker(worker) if state == DEAD else [],
+                "current": _current_work(worker, leased) if state in (ALIVE, STALE) else [],
+                "held": held_by_dead_worker(worker, leased) if state == DEAD else [],
             }
         )
     order = {ALIVE: 0, STALE: 1, DEAD: 2, STOPPED: 3}
@@ -70,30 +72,36 @@ def _percent(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def _current_work(worker: WorkerProcess) -> list[dict]:
+def _leases_by_owner(now: datetime) -> dict[str, list[tuple[str, int]]]:
+    """Pages being read, by the worker holding them: one query for every worker, on the lease
+    index (a lease that ran out over an hour ago belongs to a worker no longer listed)."""
+    leases: dict[str, list[tuple[str, int]]] = {}
+    rows = Page.objects.filter(lease_expires_at__gte=now - timedelta(hours=1), status=Page.Status.RUNNING)
+    for owner, document_id, number in rows.values_list("lease_owner", "document_id", "number"):
+        leases.setdefault(owner, []).append((str(document_id), number))
+    return leases
+
+
+def _current_work(worker: WorkerProcess, leased: list[tuple[str, int]]) -> list[dict]:
     """The messages it said it was running, plus pages leased to it that it has not reported yet."""
     work = [
         {"document": w.get("document", ""), "page": w.get("page"), "actor": w.get("actor", "")} for w in worker.current
     ]
     known = {(w["document"], w["page"]) for w in work}
-    leased = Page.objects.filter(status=Page.Status.RUNNING, lease_owner=worker.name).values_list(
-        "document_id", "number"
-    )
     for document_id, number in leased:
-        if (str(document_id), number) not in known:
-            work.append({"document": str(document_id), "page": number, "actor": "read_document_page"})
+        if (document_id, number) not in known:
+            work.append({"document": document_id, "page": number, "actor": "read_document_page"})
     return work
 
 
-def held_by_dead_worker(worker: WorkerProcess) -> list[dict]:
-    """The pages a dead worker held, and what happened to each since."""
+def held_by_dead_worker(worker: WorkerProcess, leased: list[tuple[str, int]]) -> list[dict]:
+    """The pages a dead worker held, and what happened to each since: what its last heartbeat
+    said, pages still leased to it, and attempts it started and never finished."""
     from processing.models import Attempt
 
-    held: set[tuple[str, int | None]] = set()
+    held: set[tuple[str, int | None]] = set(leased)
     for work in worker.current:
         held.add((work.get("document", ""), work.get("page")))
-    for document_id, number in Page.objects.filter(lease_owner=worker.name).values_list("document_id", "number"):
-        held.add((str(document_id), number))
     unfinished = Attempt.objects.filter(worker=worker.name, outcome="").values_list("job__document_id", "page_number")
     for document_id, number in unfinished:
         held.add((str(document_id), number))

@@ -16,7 +16,6 @@ from dashboard.middleware import WorkerHeartbeat
 from dashboard.models import WorkerProcess
 from dashboard.selectors import workers
 from documents.models import Document, Page
-from processing.models import Attempt
 from tests.dashboard.conftest import make_document
 
 
@@ -82,11 +81,13 @@ def test_liveness_by_heartbeat_age_and_what_a_dead_worker_held(user):
     # since by another worker, page 2 is still leased to it
     document = make_document(user, status=Document.Status.READING, pages=3, name="ward.pdf")
     Page.objects.filter(document=document, number=1).update(status=Page.Status.DONE)
-    Page.objects.filter(document=document, number=2).update(status=Page.Status.RUNNING, lease_owner="h:3")
-    Attempt.objects.create(job=document.job, stage="page", page_number=2, worker="h:3", started_at=now)
+    Page.objects.filter(document=document, number=2).update(
+        status=Page.Status.RUNNING, lease_owner="h:3", lease_expires_at=now - timedelta(seconds=10)
+    )
     worker("h:1", 2)
     worker("h:2", 30)
-    worker("h:3", 120, current=[{"actor": "read_document_page", "document": str(document.id), "page": 1}])
+    reading = [{"actor": "read_document_page", "document": str(document.id), "page": n} for n in (1, 2)]
+    worker("h:3", 120, current=reading)  # two threads, a page each, when it went silent
 
     rows = {row["name"]: row for row in workers.workers_overview(now)}
 
