@@ -112,9 +112,11 @@ def database_queues(now: datetime | None = None) -> dict:
     now = now or timezone.now()
     documents = dict(Document.objects.values_list("status").annotate(n=Count("id")).order_by())
     open_statuses = (Page.Status.PENDING, Page.Status.RUNNING)
-    pages = dict(Page.objects.filter(status__in=open_statuses).values_list("status").annotate(n=Count("id")).order_by())
-    # Done and failed pages of all time would be a scan of the biggest table: the throughput
-    # section counts recent ones by time instead.
+    # Pages of documents still reading: a failed or cancelled document leaves its unread pages
+    # pending, and they wait for nothing. Done pages of all time would be a scan of the
+    # biggest table: the throughput section counts recent ones by time instead.
+    open_pages = Page.objects.filter(status__in=open_statuses, document__status=Document.Status.READING)
+    pages = dict(open_pages.values_list("status").annotate(n=Count("id")).order_by())
     oldest_queued = Document.objects.filter(status=Document.Status.QUEUED).aggregate(t=Min("job__enqueued_at"))["t"]
     # A page waits from the moment its document started reading (pages have no creation time).
     oldest_page = Page.objects.filter(status=Page.Status.PENDING, document__status=Document.Status.READING).aggregate(

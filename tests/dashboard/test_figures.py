@@ -8,7 +8,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from dashboard.models import DashboardSnapshot, MetricTally
-from dashboard.selectors import capacity, failures, throughput
+from dashboard.selectors import capacity, failures, queues, throughput
 from dashboard.services import snapshot, tallies
 from documents.models import Document
 from tests.dashboard.conftest import fail_with, make_document
@@ -130,3 +130,17 @@ def test_tallies_only_go_up_and_count_each_page_once(user):
     assert ocr.count == 3 and ocr.total == pytest.approx(4.8)
     assert ocr.buckets[tallies.DURATION_BUCKETS.index(2.5)] == 3 and ocr.buckets[0] == 0
     assert MetricTally.objects.get(name=tallies.DOCUMENTS_FINISHED, label="completed").count == 1
+
+
+def test_the_database_view_counts_only_pages_still_to_read(user):
+    # GIVEN a document reading 4 pages, and a failed one that left 3 pages pending for ever
+    reading = make_document(user, status=Document.Status.READING, pages=4)
+    make_document(user, status=Document.Status.FAILED, pages=3)
+    make_document(user, status=Document.Status.QUEUED)
+    # WHEN the database's view is taken
+    figures = queues.database_queues()
+    # THEN only the reading document's pages wait, the oldest since it started reading
+    assert figures["pages"] == {"pending": 4, "running": 0}
+    assert figures["documents"]["queued"] == 1 and figures["documents"]["failed"] == 1
+    started_ago = (timezone.now() - reading.started_at).total_seconds()
+    assert figures["oldest_pending_page_seconds"] == pytest.approx(started_ago, abs=2)
