@@ -1,0 +1,198 @@
+"""Scoring predicted records against the coded entries of the same document.
+
+A prediction matches an answer when their names share most of their words (or read nearly
+the same, for OCR slips); each answer matches at most one prediction. Negated answers are
+matched like any other, and the negation is scored apart.
+"""
+
+import difflib
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+NAME_FIELDS = {
+    "medications": ("name", "generic"),
+    "labs": ("test", "test_normalised"),
+    "vitals": ("type",),
+    "conditions": ("name", "name_normalised"),
+    "allergies": ("substance", "substance_normalised"),
+    "immunizations": ("vaccine", "vaccine_normalised"),
+    "procedures": ("name", "name_normalised"),
+}
+NOISE = {
+    "mg", "ml", "oral", "tablet", "tab", "capsule", "solution", "injection", "of", "in", "by", "the", "and",
+    "blood", "serum", "plasma", "mass", "volume", "moles", "presence", "method", "calculated", "disorder",
+    "finding", "confirmed", "unt", "unit", "units", "product", "containing", "only", "form", "a", "to",
+}  # fmt: skip
+
+
+UNITS = {"cel": "c", "degf": "f", "in_i": "in", "lb_av": "lb", "lbs": "lb", "mm[hg]": "mmhg"}
+
+
+def _words(text: str) -> set[str]:
+    return {
+        w for w in re.findall(r"[a-z0-9]+", text.lower().replace("\u200b", "")) if w not in NOISE and not w.isdigit()
+    }
+
+
+def names_match(a: list[str], b: list[str]) -> bool:
+    for x in a:
+        for y in b:
+            if not x or not y:
+                continue
+            wx, wy = _words(x), _words(y)
+            if wx and wy and len(wx & wy) / min(len(wx), len(wy)) >= 0.6:
+                return True
+            if difflib.SequenceMatcher(None, x.lower(), y.lower()).ratio() >= 0.8:
+                return True
+    return False
+
+
+def _gold_names(kind: str, item: dict[str, Any]) -> list[str]:
+    if kind == "vitals":
+        return [item.get("type") or item["name"]]
+    return [item.get("name", ""), item.get("coded", "")]
+
+
+def _pred_names(kind: str, record: dict[str, Any]) -> list[str]:
+    if kind == "allergies" and record.get("no_known"):
+        return ["no known allergies"]
+    return [str(record.get(f) or "") for f in NAME_FIELDS[kind]]
+
+
+@dataclass
+class Tally:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    fields: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    misses: list[str] = field(default_factory=list)
+    extras: list[str] = field(default_factory=list)
+
+    def prf(self) -> tuple[float, float, float]:
+        precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+        recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return precision, recall, f1
+
+
+@dataclass
+class Negation:
+    negated_right: int = 0
+    negated_total: int = 0
+    affirmed_right: int = 0
+    affirmed_total: int = 0
+
+
+def score_document(
+    gold: dict[str, list[dict[str, Any]]], records: dict[str, list[dict[str, Any]]], tallies: dict[str, Tally],
+    negation: Negation, name: str,
+) -> None:  # fmt: skip
+    for kind, answers in gold.items():
+        tally = tallies.setdefault(kind, Tally())
+        predictions = list(records.get(kind, []))
+        used: set[int] = set()
+        unique = _unique(kind, answers)
+        for answer in unique:
+            names = _gold_names(kind, answer)
+            candidates = (i for i, p in enumerate(predictions) if i not in used)
+            match = next((i for i in candidates if names_match(names, _pred_names(kind, predictions[i]))), None)
+            if match is None:
+                tally.fn += 1
+                tally.misses.append(f"{name}: {answer.get('name')}")
+                if answer.get("negated"):
+                    negation.negated_total += 1
+                continue
+            used.add(match)
+            tally.tp += 1
+            predicted = predictions[match]
+            _fields(kind, answer, predicted, tally)
+            if kind in ("conditions", "allergies", "immunizations", "medications"):
+                if answer.get("negated"):
+                    negation.negated_total += 1
+                    negation.negated_right += bool(predicted["negated"])
+                else:
+                    negation.affirmed_total += 1
+                    negation.affirmed_right += not predicted["negated"]
+        for i, predicted in enumerate(predictions):
+            if i not in used:
+                tally.fp += 1
+                tally.extras.append(f"{name}: {_pred_names(kind, predicted)[0]} | {predicted['text'][:60]}")
+        lab_value_unit = tallies.setdefault("labs (value+unit)", Tally()) if kind == "labs" else None
+        if lab_value_unit is not None:
+            ok = tally.fields.get("_both", [0, 0])
+            lab_value_unit.tp += ok[0]
+            lab_value_unit.fn += len(unique) - ok[0]
+            lab_value_unit.fp += len(predictions) - ok[0]
+            tally.fields.pop("_both", None)
+
+
+def _unique(kind: str, answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One answer per thing: a document codes the same problem in several sections."""
+    seen, kept = set(), []
+    for answer in answers:
+        key = (" ".join(sorted(_words(answer.get("name") or answer.get("type") or ""))), answer.get("value"))
+        if key not in seen:
+            seen.add(key)
+            kept.append(answer)
+    return kept
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    try:
+        return abs(float(a) - float(b)) < 1e-6
+    except (TypeError, ValueError):
+        return str(a).strip().lower() == str(b).strip().lower()
+
+
+def _unit(text: Any) -> str:
+    value = str(text or "").lower().replace("[", "").replace("]", "").replace(" ", "").replace("µ", "u")
+    return UNITS.get(value, value)
+
+
+def _check(tally: Tally, name: str, ok: bool) -> None:
+    tally.fields[name][0] += ok
+    tally.fields[name][1] += 1
+
+
+def _fields(kind: str, answer: dict[str, Any], predicted: dict[str, Any], tally: Tally) -> None:
+    if kind == "medications":
+        if answer.get("dose") is not None:
+            _check(tally, "dose", _same_number(answer["dose"], predicted.get("dose")))
+        if answer.get("interval_hours") is not None:
+            _check(tally, "frequency", _same_number(answer["interval_hours"], predicted.get("interval_hours")))
+        elif answer.get("frequency"):
+            _check(tally, "frequency", str(answer["frequency"]).lower() == str(predicted.get("frequency")).lower())
+    elif kind == "labs":
+        value_ok = unit_ok = True
+        if answer.get("value") is not None:
+            value_ok = _same_number(answer["value"], predicted.get("value_num", predicted.get("value"))) or (
+                _same_number(answer["value"], predicted.get("value"))
+            )
+            _check(tally, "value", value_ok)
+        if answer.get("unit") and answer["unit"] != "1":
+            unit_ok = _unit(answer["unit"]) == _unit(predicted.get("unit"))
+            _check(tally, "unit", unit_ok)
+        if answer.get("flag"):
+            _check(tally, "flag", answer["flag"] == predicted.get("flag"))
+        if answer.get("date"):
+            _check(tally, "date", answer["date"] == predicted.get("date"))
+        if value_ok and unit_ok:
+            tally.fields["_both"][0] += 1
+    elif kind == "vitals":
+        if answer.get("type") == "blood_pressure":
+            ok = predicted.get("systolic") == answer.get("systolic") and predicted.get("diastolic") == answer.get(
+                "diastolic"
+            )
+            _check(tally, "value", ok)
+        elif answer.get("value") is not None:
+            _check(tally, "value", _same_number(answer["value"], predicted.get("value")))
+        if answer.get("unit") and answer["unit"] != "1":
+            _check(tally, "unit", _unit(answer["unit"]) == _unit(predicted.get("unit")))
+    elif kind == "immunizations":
+        if answer.get("date"):
+            _check(tally, "date", answer["date"] == predicted.get("date"))
+        _check(tally, "status", (predicted.get("status") == "refused") == bool(answer.get("negated")))
+    elif kind == "conditions" and answer.get("family") is not None:
+        _check(tally, "family", ("family" in predicted.get("context", [])) == answer["family"])
