@@ -135,7 +135,7 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{DATA_DIR / 'exora.sqlite3'}",
-        conn_max_age=600,
+        conn_max_age=env.get_int("EXORA_DB_CONN_MAX_AGE", 600, minimum=0),
         conn_health_checks=True,
     )
 }

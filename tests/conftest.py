@@ -1,5 +1,8 @@
 """Fixtures shared by the suite: people, API clients, and an in-process Dramatiq worker."""
 
+import contextlib
+from collections.abc import Iterator
+
 import dramatiq
 import pytest
 from django.contrib.auth import get_user_model
@@ -34,18 +37,27 @@ def stub_broker() -> StubBroker:
     return broker
 
 
+@contextlib.contextmanager
+def running_worker(broker: StubBroker) -> Iterator[dramatiq.Worker]:
+    """A real Dramatiq worker in this process, reading the stub broker with two threads."""
+    worker = dramatiq.Worker(broker, worker_timeout=100, worker_threads=2)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
 @pytest.fixture
 def stub_worker(stub_broker, transactional_db):
-    """A real Dramatiq worker in this process, reading the stub broker with two threads."""
-    worker = dramatiq.Worker(stub_broker, worker_timeout=100, worker_threads=2)
-    worker.start()
-    yield worker
-    worker.stop()
+    with running_worker(stub_broker) as worker:
+        yield worker
 
 
 def drain(broker: StubBroker) -> None:
     """Wait until every queue is empty and nothing is running (stages enqueue more stages)."""
-    while any(broker.queues[q].unfinished_tasks for q in QUEUES if q in broker.queues):
+    with_delayed = [*QUEUES, *(f"{q}.DQ" for q in QUEUES)]  # retries wait in the delay queues
+    while any(broker.queues[q].unfinished_tasks for q in with_delayed if q in broker.queues):
         for queue in QUEUES:
             if queue in broker.queues:
                 broker.join(queue, fail_fast=True)

@@ -11,3 +11,6 @@ os.environ.setdefault("EXORA_DATA_DIR", tempfile.mkdtemp(prefix="exora-test-data
 os.environ.setdefault("EXORA_BROKER", "stub")
 # In-process workers renew leases but leave recovery to the tests that exercise it.
 os.environ.setdefault("EXORA_RECOVERY_INTERVAL_SECONDS", "0")
+# Worker threads open their own connections: closing them after each use lets pytest-django
+# drop the test database at the end.
+os.environ.setdefault("EXORA_DB_CONN_MAX_AGE", "0")

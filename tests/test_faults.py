@@ -1,0 +1,179 @@
+"""Faults inside one process: a hung OCR engine, a dead worker's page, messages Redis lost."""
+
+import os
+import shutil
+import stat
+import time
+from datetime import timedelta
+
+import psutil
+import pytesseract
+import pytest
+import redis
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from dramatiq.brokers.redis import RedisBroker
+
+from documents.models import Document, Page
+from processing import dispatch, pipeline, recovery
+from tests.conftest import drain, running_worker
+from tests.factories import scanned_pdf
+
+FAULTS_REDIS_URL = "redis://127.0.0.1:6379/10"
+
+
+def upload_scan(api_client, lines_per_page: list[list[str]]) -> Document:
+    pdf = scanned_pdf(lines_per_page, height_in=1.0)
+    response = api_client.post("/api/v1/documents/", {"file": SimpleUploadedFile("scan.pdf", pdf)}, format="multipart")
+    assert response.status_code == 201, response.content
+    return Document.objects.get(id=response.json()["id"])
+
+
+def reading_document(api_client, stub_broker, pages: int) -> Document:
+    """A document whose pages are planned but not read: the start stage ran, nothing else."""
+    document = upload_scan(api_client, [[f"Recovered page {n} reads well"] for n in range(1, pages + 1)])
+    for number in pipeline.start_document(str(document.id)):
+        dispatch.send_page(str(document.id), number)
+    stub_broker.flush_all()  # the messages are gone: as if Redis lost them
+    document.refresh_from_db()
+    assert document.status == Document.Status.READING
+    return document
+
+
+@pytest.fixture
+def hanging_tesseract(tmp_path, monkeypatch):
+    """A `tesseract` that never answers, standing in for one stuck on a page."""
+    script = tmp_path / "tesseract-that-hangs"
+    real = shutil.which("tesseract")
+    # It still tells its version (pytesseract asks once per process, without a time limit).
+    script.write_text(f'#!/bin/sh\n[ "$1" = "--version" ] && exec {real} --version\nexec sleep 300\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(script))
+    return script
+
+
+@pytest.mark.slow
+def test_hung_ocr_is_killed_retried_and_failed_with_a_reason(
+    api_client, stub_broker, stub_worker, settings, hanging_tesseract
+):
+    # GIVEN an OCR engine that hangs and a 2-second limit per page
+    settings.EXORA_PAGE_TIMEOUT = 2
+    document = upload_scan(api_client, [["This page never finishes"]])
+
+    # WHEN the workers run (retries wait about 2, 4 and 8 s)
+    started = time.monotonic()
+    drain(stub_broker)
+
+    # THEN the page was tried four times, then the document failed saying why
+    document.refresh_from_db()
+    assert document.status == Document.Status.FAILED
+    assert document.error == "Reading the page took longer than 2 s. We tried 4 times."
+    assert time.monotonic() - started >= 4 * 2 + 2 + 4  # four runs of 2 s, then the backoffs
+    # AND no hung engine was left behind
+    hung = [p for p in psutil.process_iter(["cmdline"]) if str(hanging_tesseract) in " ".join(p.info["cmdline"] or [])]
+    assert hung == []
+    # AND the page is not left claimed
+    assert Page.objects.get(document=document).status == Page.Status.PENDING
+
+
+def test_page_of_a_dead_worker_is_handed_back_and_read(api_client, stub_broker, transactional_db):
+    # GIVEN a page claimed by a worker that died: its lease ran out a while ago
+    document = reading_document(api_client, stub_broker, pages=2)
+    Page.objects.filter(document=document, number=1).update(
+        status=Page.Status.RUNNING, lease_owner="gone-host:4242", lease_expires_at=timezone.now() - timedelta(seconds=5)
+    )
+
+    # WHEN recovery runs, and then the workers
+    recovered = recovery.recover(stub_broker)
+    with running_worker(stub_broker):
+        drain(stub_broker)
+
+    # THEN the dead worker's page was handed back once and read
+    assert recovered.expired_leases == [(str(document.id), 1)]
+    page = Page.objects.get(document=document, number=1)
+    assert page.crash_count == 1
+    assert page.status == Page.Status.DONE
+    assert "Recovered page 1" in page.text
+    # AND page 2, whose message was flushed with the broker, is not the lease pass's business
+    assert Page.objects.get(document=document, number=2).status == Page.Status.PENDING
+
+
+def test_page_that_killed_three_workers_quarantines_its_document(api_client, stub_broker, transactional_db):
+    # GIVEN a page that two workers already died on, and a third just did
+    document = reading_document(api_client, stub_broker, pages=1)
+    Page.objects.filter(document=document).update(
+        status=Page.Status.RUNNING,
+        lease_owner="gone-host:3",
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+        crash_count=2,
+    )
+
+    # WHEN recovery runs
+    recovered = recovery.recover(stub_broker)
+
+    # THEN the document is set aside with a reason, and nothing is queued again
+    assert recovered.quarantined == [str(document.id)]
+    document.refresh_from_db()
+    assert document.status == Document.Status.FAILED
+    assert "stopped the worker reading it 3 times" in document.error
+    assert all(not q.qsize() for q in stub_broker.queues.values())
+
+
+def test_a_live_lease_is_left_alone(api_client, stub_broker):
+    # GIVEN a page a live worker is reading
+    document = reading_document(api_client, stub_broker, pages=1)
+    Page.objects.filter(document=document).update(
+        status=Page.Status.RUNNING, lease_owner="busy-host:1", lease_expires_at=timezone.now() + timedelta(seconds=20)
+    )
+    # WHEN recovery runs
+    recovered = recovery.recover(stub_broker)
+    # THEN it does nothing
+    assert recovered.expired_leases == []
+    assert Page.objects.get(document=document).lease_owner == "busy-host:1"
+
+
+@pytest.fixture
+def redis_broker():
+    client = redis.Redis.from_url(FAULTS_REDIS_URL)
+    client.flushdb()
+    yield RedisBroker(url=FAULTS_REDIS_URL)
+    client.flushdb()
+
+
+def test_pages_whose_messages_redis_lost_are_sent_again(api_client, stub_broker, redis_broker, settings):
+    # GIVEN a document reading for a while, with three pages still to read
+    settings.EXORA_LEASE_SECONDS = 3
+    document = reading_document(api_client, stub_broker, pages=3)
+    Document.objects.filter(id=document.id).update(started_at=timezone.now() - timedelta(seconds=60))
+    # AND Redis still holds the message of page 1 only (pages 2 and 3 were lost in a flush)
+    kept = Page.objects.get(document=document, number=1).message_id
+    redis_broker.client.hset("dramatiq:pages.msgs", kept, b"{}")
+
+    # WHEN recovery runs
+    recovered = recovery.recover(redis_broker)
+
+    # THEN exactly the lost pages were sent again, with new message ids
+    assert sorted(recovered.resent_pages) == [(str(document.id), 2), (str(document.id), 3)]
+    assert stub_broker.queues["pages"].qsize() == 2
+    assert Page.objects.get(document=document, number=1).message_id == kept
+
+
+def test_document_whose_start_message_redis_lost_is_started_again(api_client, stub_broker, redis_broker, settings):
+    # GIVEN a queued document whose start message is no longer in Redis
+    settings.EXORA_LEASE_SECONDS = 3
+    document = upload_scan(api_client, [["Waiting for a start that was lost"]])
+    stub_broker.flush_all()
+    Document.objects.filter(id=document.id).update(created_at=timezone.now() - timedelta(seconds=60))
+
+    # WHEN recovery runs
+    recovered = recovery.recover(redis_broker)
+
+    # THEN the document is started again
+    assert recovered.resent_documents == [str(document.id)]
+    assert stub_broker.queues["documents"].qsize() == 1
+
+
+def test_process_pid_is_part_of_the_worker_id():
+    from processing.leases import worker_id
+
+    assert worker_id().endswith(f":{os.getpid()}")
