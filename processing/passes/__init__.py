@@ -8,9 +8,11 @@ use and stay for the life of the process; call `vocabulary.warm()` at worker sta
 """
 
 import bisect
+import re
 from typing import Any
 
 from processing.passes import dates, entities, measurements, structured
+from processing.passes.context import Context
 from processing.passes.encounters import find_encounters
 from processing.passes.layout import Line, document_lines
 
@@ -60,6 +62,7 @@ def _run(pages: list[Any]) -> dict[str, Any]:
             records["conditions"].append(structured.condition(mention))
         elif mention.kind == "procedure":
             records["procedures"].append(structured.procedure(mention))
+    records["vitals"] = _blood_pressure(records["vitals"])
     starts = [e.pop("_start") for e in found_encounters]
     for kind, items in records.items():
         items.sort(key=lambda r: r["_position"])
@@ -80,17 +83,23 @@ def _tables(
         if mention.kind == "lab":
             labs_by_line.setdefault(mention.position, []).append(mention)
     lab_header: Line | None = None
-    vital_header: Line | None = None
+    vital_header: list[Line] = []
     panel_date: str | None = None
     section = None
+    skip = -1
     for position, line in enumerate(lines):
         if section_of[position] != section:
-            section, lab_header, vital_header, panel_date = section_of[position], None, None, None
+            section, lab_header, vital_header, panel_date = section_of[position], None, [], None
         if measurements.lab_header(line):
             lab_header = line
-            continue
         if measurements.vital_header(line):
-            vital_header = line
+            vital_header = [line]
+            continue
+        has_number = any(t.lower[:1].isdigit() for t in line.tokens)
+        if vital_header and position - 1 == lines.index(vital_header[-1]) and not has_number:
+            vital_header.append(line)  # the second row of a wrapped header
+            continue
+        if position <= skip:
             continue
         on_line = labs_by_line.get(position, [])
         if not on_line and section == "labs":
@@ -98,14 +107,41 @@ def _tables(
             panel_date = found[0].iso if found else panel_date
         for mention in on_line:
             records["labs"].append(measurements.lab(mention, lab_header, panel_date))
-        if not on_line:
-            records["vitals"].extend(measurements.vitals_in_line(line, position, section, vital_header))
+        if vital_header and has_number and not on_line:
+            columns = measurements.table_columns(vital_header)
+            rows = [line]
+            below = lines[position + 1] if position + 1 < len(lines) else None
+            if below is not None and below.page == line.page and _units_only(below, columns):
+                rows.append(below)
+                skip = position + 1
+            records["vitals"].extend(measurements.vitals_in_table(rows, columns, position, section))
+        elif not on_line:
+            records["vitals"].extend(measurements.vitals_in_line(line, position, section))
         if section == "allergies" and position not in allergy_lines:
-            from processing.passes.context import Context
-
             row = structured.allergy_from_row(line, position, Context(section="allergies"))
             if row:
                 records["allergies"].append(row)
+
+
+def _units_only(line: Line, columns: list[tuple[float, str | None]]) -> bool:
+    """A row under a table row that holds only what wrapped from it (units, a time)."""
+    return not any(t.lower[:1].isdigit() for t in line.tokens if not t.lower.endswith(("pm", "am"))) or all(
+        re.fullmatch(r"[\d:]+(am|pm|a|p)?|\(?\d+|[^\d]*", w, re.I) for w in line.words
+    )
+
+
+def _blood_pressure(vitals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Systolic and diastolic printed as two rows make one blood pressure."""
+    systolic = next((v for v in vitals if v["type"] == "systolic"), None)
+    diastolic = next((v for v in vitals if v["type"] == "diastolic"), None)
+    if systolic is None or diastolic is None:
+        return vitals
+    merged = {**systolic, "type": "blood_pressure", "unit": "mmHg"}
+    merged.update(systolic=systolic["value"], diastolic=diastolic["value"])
+    merged.update(value=f"{systolic['value']}/{diastolic['value']}", boxes=systolic["boxes"] + diastolic["boxes"])
+    merged["text"] = f"{systolic['text']} {diastolic['text']}"
+    rest = [v for v in vitals if v is not systolic and v is not diastolic]
+    return [merged, *_blood_pressure(rest)]
 
 
 def _dedupe(items: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -46,6 +46,13 @@ def header_category(line: Line) -> tuple[str, int] | None:
     """
     tokens = [t.lower for t in line.tokens]
     headers = vocabulary.sections()
+    letters = [c for c in line.text if c.isalpha()]
+    # A heading in capitals ('ALLERGIES, ADVERSE REACTIONS AND ALERTS') opens the section its
+    # first words name, even when the rest of it is not in our list.
+    if letters and all(c.isupper() for c in letters) and len(line.words) <= 8 and len(line.cells) == 1:
+        for n in range(min(len(tokens), 4), 0, -1):
+            if tuple(tokens[:n]) in headers:
+                return headers[tuple(tokens[:n])], len(tokens)
     for n in range(min(len(tokens), 8), 0, -1):
         category = headers.get(tuple(tokens[:n]))
         if category is None:

@@ -163,42 +163,84 @@ def _flag_from_range(value: float, printed: str | None, known: dict[str, Any]) -
 
 VITAL_VALUE = re.compile(
     r"^\s*[:=]?\s*(?:(\d{2,3})\s*/\s*(\d{2,3})|(\d+(?:\.\d+)?)(?:\s*'\s*(\d{1,2})\s*\"?)?)\s*"
-    r"(mm\s*\[?hg\]?|mmhg|°\s*[fc]|deg\s*[fc]|[fc]\b|/min|bpm|breaths/min|%|kg/m2|kg/m\^2|kg|lbs?|cm|inches|in\b|m\b|/10)?",
+    r"(mm\s*\[?hg\]?|mmhg|°\s*[fc]|deg\s*[fc]|[fc]\b|/min|bpm|breaths/min|%|kg/m2|kg/m\^2|m2|kg|[li]bs?|cm|inches|in\b|m\b|/10)?",
     re.I,
 )
 
 
-def vitals_in_line(line: Line, position: int, section: str, header: Line | None) -> list[dict[str, Any]]:
-    """Vital signs printed on a line: 'BP 132/84 mmHg, HR 72', or under a header of vital names."""
+def vitals_in_line(line: Line, position: int, section: str) -> list[dict[str, Any]]:
+    """Vital signs printed as text on a line: 'BP 132/84 mmHg, HR 72'."""
     found: list[dict[str, Any]] = []
     tokens = [t.lower for t in line.tokens]
-    names = vocabulary.vital_names().find(tokens)
-    if names:
-        for s, e, entry in names:
-            if len(" ".join(tokens[s:e])) == 1 and section != "vitals":
-                continue  # 'P', 'T', 'R' alone are vitals only in a vitals section
-            words = list(range(line.tokens[s].word, line.tokens[e - 1].word + 1))
-            segment = Segment(line, words[-1] + 1)
-            parsed = _vital(entry.canonical, segment.text)
-            if parsed:
-                ctx = context.assess(tokens, s, e, section)
-                used = segment.words_in(0, parsed.pop("_end"))
-                found.append(record(line, words + used, ctx, position, **parsed))
-        return found
-    if header is None or len(line.cells) < 2:
-        return found
-    header_tokens = [t.lower for t in header.tokens]
-    for s, e, entry in vocabulary.vital_names().find(header_tokens):
-        header_word = header.tokens[s].word
-        column = next((c for c in header.cells if header_word in c.words), None)
-        cell = _cell_under(line, column) if column else None
-        if cell is None:
+    for s, e, entry in vocabulary.vital_names().find(tokens):
+        if len(" ".join(tokens[s:e])) == 1 and section != "vitals":
+            continue  # 'P', 'T', 'R' alone are vitals only in a vitals section
+        words = list(range(line.tokens[s].word, line.tokens[e - 1].word + 1))
+        segment = Segment(line, words[-1] + 1)
+        parsed = _vital(entry.canonical, segment.text)
+        if parsed:
+            ctx = context.assess(tokens, s, e, section)
+            used = segment.words_in(0, parsed.pop("_end"))
+            found.append(record(line, words + used, ctx, position, **parsed))
+    return found
+
+
+def table_columns(header: list[Line]) -> list[tuple[float, str | None]]:
+    """(left x, vital kind or None) of each column of a vitals table, from its header rows.
+
+    A header cell may wrap ('Blood' over 'Pressure'): words of the next rows join the word
+    above them, then consecutive words that make a vital name make one column.
+    """
+    words = [[b[0], b[2], w] for w, b in zip(header[0].words, header[0].boxes, strict=True) if b]
+    for extra in header[1:]:
+        for text, box in zip(extra.words, extra.boxes, strict=True):
+            if box is None:
+                continue
+            above = next((w for w in words if box[0] < w[1] + 10 and box[2] > w[0] - 10), None)
+            if above is not None:
+                above[2] = f"{above[2]} {text}"
+                above[0], above[1] = min(above[0], box[0]), max(above[1], box[2])
+            else:
+                words.append([box[0], box[2], text])
+    words.sort(key=lambda w: w[0])
+    names = vocabulary.vital_names()
+    columns: list[tuple[float, str | None]] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(4, len(words) - i), 0, -1):
+            entry = names.phrases.get(vocabulary.norm_tokens(" ".join(str(w[2]) for w in words[i : i + n])))
+            if entry is not None:
+                columns.append((float(words[i][0]), entry.canonical))
+                i += n
+                break
+        else:
+            columns.append((float(words[i][0]), None))
+            i += 1
+    return columns
+
+
+def vitals_in_table(
+    rows: list[Line], columns: list[tuple[float, str | None]], position: int, section: str
+) -> list[dict[str, Any]]:
+    """The vitals of one table row (and the units wrapped onto the row below), column by column."""
+    by_column: dict[int, list[tuple[Line, int]]] = {}
+    for line in rows:
+        for i, box in enumerate(line.boxes):
+            if box is None:
+                continue
+            k = max((k for k, (x, _) in enumerate(columns) if x <= box[0] + 15), default=0)
+            by_column.setdefault(k, []).append((line, i))
+    found = []
+    for k, (_x, kind) in enumerate(columns):
+        if kind is None or k not in by_column:
             continue
-        parsed = _vital(entry.canonical, cell.text)
+        cell = by_column[k]
+        parsed = _vital(kind, " ".join(line.words[i] for line, i in cell))
         if parsed:
             parsed.pop("_end")
-            ctx = context.assess(header_tokens, s, e, section)
-            found.append(record(line, cell.words, ctx, position, **parsed))
+            line = cell[0][0]
+            words = [i for owner, i in cell if owner is line]
+            found.append(record(line, words, context.Context(section=section), position, **parsed))
     return found
 
 
@@ -222,6 +264,8 @@ def _vital(kind: str, text: str) -> dict[str, Any] | None:
         return None
     if unit and unit.lower().startswith("mm"):
         unit = "mmHg"
+    if unit and unit.lower() in ("ib", "ibs", "lbs"):  # OCR reads 'lbs' as 'Ibs'
+        unit = "lb"
     fields.update(value=clean_number(value), unit=unit)
     return fields
 

@@ -189,7 +189,7 @@ def _entry(kind: str, el: ET.Element, ids: dict[str, str], negated: bool) -> dic
         item = {"name": _name(code, ids), "coded": code.get("displayName", "") if code is not None else ""}
         item.update(negated=negated, date=when, code=code.get("code") if code is not None else None)
         if kind == "vitals":
-            item["type"] = VITAL_CODES.get(item["code"] or "", item["name"].lower())
+            item["type"] = VITAL_CODES.get(item["code"] or "") or _vital_type(item["name"])
         kind_of_value = (value.get("type") or "") if value is not None else ""
         if value is not None and value.get("value") is not None and kind_of_value in ("PQ", "REAL", "INT", ""):
             item["value"] = float(value.get("value"))
@@ -223,6 +223,13 @@ def _entry(kind: str, el: ET.Element, ids: dict[str, str], negated: bool) -> dic
         name = _name(code, ids)
         return {"name": name, "coded": "", "negated": negated, "date": when} if name else None
     return None
+
+
+def _vital_type(name: str) -> str:
+    from processing.passes import vocabulary
+
+    found = vocabulary.vital_names().find(list(vocabulary.norm_tokens(name)))
+    return found[0][2].canonical if found else name.lower()
 
 
 def _hours(period: ET.Element | None) -> float | None:

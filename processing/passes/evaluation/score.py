@@ -27,7 +27,7 @@ NOISE = {
 }  # fmt: skip
 
 
-UNITS = {"cel": "c", "degf": "f", "in_i": "in", "lb_av": "lb", "lbs": "lb", "mm[hg]": "mmhg"}
+UNITS = {"cel": "c", "degf": "f", "in_i": "in", "in_us": "in", "lb_av": "lb", "lbs": "lb", "mm[hg]": "mmhg"}
 
 
 def _words(text: str) -> set[str]:
