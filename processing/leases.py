@@ -5,11 +5,15 @@ in processing/middleware.py). A lease that runs out means the worker died holdin
 processing/recovery.py hands such pages to another worker.
 """
 
+import contextlib
 import os
 import socket
+import threading
+from collections.abc import Iterator
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from documents.models import Page
@@ -18,6 +22,33 @@ from documents.models import Page
 def worker_id() -> str:
     """This process as operators know it: host and pid (computed each time: workers fork)."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# The pages this process is reading now: the heartbeat renews these leases, and only these,
+# so a page whose reading ended in an error the database never heard of still runs out.
+_held: set[tuple[str, int]] = set()
+_held_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def holding(document_id: str, number: int) -> Iterator[bool]:
+    """Claim page `number` for as long as the block runs; yields False when it could not be
+    claimed (already read, or another worker has it). On an error the page is released for
+    the retry, or another worker, to claim."""
+    key = (str(document_id), number)
+    claimed = claim(document_id, number)
+    if claimed:
+        with _held_lock:
+            _held.add(key)
+    try:
+        yield claimed
+    except BaseException:
+        if claimed:
+            release(document_id, number)
+        raise
+    finally:
+        with _held_lock:
+            _held.discard(key)
 
 
 def claim(document_id: str, number: int) -> bool:
@@ -32,14 +63,21 @@ def claim(document_id: str, number: int) -> bool:
 
 
 def release(document_id: str, number: int) -> None:
-    """Hand a page this worker holds back to the queue's care (after an error, before a retry)."""
+    """Give back a page this worker holds (after an error, or when its document was cancelled)."""
     Page.objects.filter(
         document_id=document_id, number=number, status=Page.Status.RUNNING, lease_owner=worker_id()
     ).update(status=Page.Status.PENDING, lease_owner="", lease_expires_at=None)
 
 
-def renew(owner: str) -> int:
-    """Extend the leases of every page `owner` is reading; returns how many."""
-    return Page.objects.filter(status=Page.Status.RUNNING, lease_owner=owner).update(
+def renew_held() -> int:
+    """Extend the leases of the pages this process is reading; returns how many."""
+    with _held_lock:
+        held = list(_held)
+    if not held:
+        return 0
+    which = Q()
+    for document_id, number in held:
+        which |= Q(document_id=document_id, number=number)
+    return Page.objects.filter(which, status=Page.Status.RUNNING, lease_owner=worker_id()).update(
         lease_expires_at=timezone.now() + timedelta(seconds=settings.EXORA_LEASE_SECONDS)
     )

@@ -39,9 +39,8 @@ class WorkerSupervision(Middleware):
     def _heartbeat(self) -> None:
         from processing import leases  # models load after this middleware is built
 
-        owner = leases.worker_id()
         while not self.stopping.wait(settings.EXORA_LEASE_SECONDS / 3):
-            self._guarded(lambda: leases.renew(owner))
+            self._guarded(leases.renew_held)
 
     def _recovery_loop(self, broker) -> None:
         from processing import leases

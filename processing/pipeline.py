@@ -32,22 +32,23 @@ def start_document(document_id: str) -> list[int]:
     return services.plan_pages(document, checked.page_count)
 
 
-def read_document_page(document_id: str, number: int) -> None:
-    """Stage 2: claim one page, read it and store it; a page is read by one worker at a time."""
+def read_document_page(document_id: str, number: int) -> bool:
+    """Stage 2: claim one page, read it and store it; False when there was nothing to do.
+
+    A page is read by one worker at a time: already read, or being read elsewhere, it is left.
+    """
     document = Document.objects.filter(id=document_id).first()
     if document is None or document.is_finished:
-        return
-    if not leases.claim(document_id, number):
-        return  # already read, or another worker is reading it
-    try:
+        return False
+    with leases.holding(document_id, number) as claimed:
+        if not claimed:
+            return False
         options = ReadOptions.from_settings(document.ocr_mode)
         with tempfile.TemporaryDirectory(prefix=f"exora-{number}-") as workdir:
             result, display = read_page(document.source_path, document.mime_type, number, Path(workdir), options)
             if services.store_page(document_id, result, display):
                 logger.info("document %s completed (%s pages)", document_id, document.page_count)
-    except BaseException:
-        leases.release(document_id, number)  # so the retry, or another worker, can claim it
-        raise
+    return True
 
 
 def process_file(path: Path, mime_type: str, ocr_mode: str | None = None) -> dict:

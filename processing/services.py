@@ -1,10 +1,12 @@
 """Writes that move a document through processing. Each is safe to run twice."""
 
+import os
+import shutil
+import uuid
 from pathlib import Path
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractUser
-from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
@@ -80,11 +82,19 @@ def store_page(document_id: str, result: PageResult, display_image: Path) -> boo
     database, so two deliveries of the same page, even at once, count it once.
     """
     image_name = f"documents/{document_id}/pages/{result.number:05d}.jpg"
-    if default_storage.exists(image_name):
-        default_storage.delete(image_name)
-    with display_image.open("rb") as handle:
-        image_name = default_storage.save(image_name, File(handle))
+    image_path = Path(default_storage.path(image_name))
+    image_path.parent.mkdir(parents=True, exist_ok=True)
+    # The image is staged beside its place and moved there only by the call that stores the
+    # page, so a repeated delivery never touches the image of a page already stored.
+    staged = image_path.with_name(f"{image_path.name}.{uuid.uuid4().hex}.part")
+    shutil.copyfile(display_image, staged)
+    try:
+        return _store_page_row(document_id, result, image_name, staged, image_path)
+    finally:
+        staged.unlink(missing_ok=True)
 
+
+def _store_page_row(document_id: str, result: PageResult, image_name: str, staged: Path, image_path: Path) -> bool:
     now = timezone.now()
     with transaction.atomic():
         # The lock orders this against cancel: a page read while its document was cancelled
@@ -111,6 +121,7 @@ def store_page(document_id: str, result: PageResult, display_image: Path) -> boo
         )
         if not stored:
             return False
+        os.replace(staged, image_path)
         Document.objects.filter(id=document_id).update(pages_done=F("pages_done") + 1)
         return _complete_if_all_read(document_id, now)
 

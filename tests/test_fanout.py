@@ -195,10 +195,6 @@ def test_two_deliveries_storing_one_page_at_once_count_it_once(user, stub_broker
     assert Page.objects.get(document=document, number=1).text == "Night shift notes."
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store_page replaces the page image before it checks whether the page is already done",
-)
 def test_store_page_again_keeps_the_stored_image(user, tmp_path):
     # GIVEN a one-page document whose page was read and stored
     document = document_services.create_document(user, SimpleUploadedFile("one.png", png(["Ward round."])))
