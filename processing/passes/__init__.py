@@ -92,7 +92,7 @@ def _tables(
             section, lab_header, vital_header, panel_date = section_of[position], None, [], None
         if measurements.lab_header(line):
             lab_header = line
-        if measurements.vital_header(line):
+        if measurements.vital_header(line, section or ""):
             vital_header = [line]
             continue
         has_number = any(t.lower[:1].isdigit() for t in line.tokens)

@@ -9,7 +9,7 @@ list holds many chemical names that records use for other things).
 import re
 from dataclasses import dataclass
 
-from processing.passes import context, vocabulary
+from processing.passes import context, dates, vocabulary
 from processing.passes.context import Context
 from processing.passes.layout import Line
 
@@ -88,8 +88,8 @@ def find_mentions(lines: list[Line], section_of: list[str]) -> list[Mention]:
                 if (
                     free(s, e)
                     and section not in ("medications", "allergies", "immunizations", "vitals")
-                    and _short_ok(line, s, e, entry.canonical, short_all=True)
-                    and (section == "labs" or _has_value_after(tokens, e))
+                    and _lab_name_ok(line, s, e)
+                    and _has_value_after(_masked(line, e), 0)
                 ):
                     add("lab", s, e, entry.canonical, entry.code)
         for s, e, entry in drugs.find(tokens, first):
@@ -140,10 +140,29 @@ def _short_ok(line: Line, s: int, e: int, phrase: str, short: frozenset[str] = f
     return printed.isupper() or any(c.isdigit() for c in printed)
 
 
+def _lab_name_ok(line: Line, s: int, e: int) -> bool:
+    """'Na', 'K', 'Cr' are lab names; 'mg' in 'mg/dL' or 'k' in a word are not."""
+    printed = "".join(t.text for t in line.tokens[s:e])
+    if len(printed) > 3:
+        return True
+    following = line.tokens[e].text if e < len(line.tokens) else ""
+    return printed[:1].isupper() and following != "/"
+
+
+def _masked(line: Line, e: int) -> list[str]:
+    """The tokens after a lab name with dates and times blanked, so '10-03-2012' is no value."""
+    rest = " ".join(line.words[line.tokens[e - 1].word + 1 :][:10])
+    for found in dates.find_dates(rest):
+        rest = rest[: found.start] + " " * (found.end - found.start) + rest[found.end :]
+    rest = re.sub(r"\b\d{1,2}\s*:\s*\d{2}(\s*:\s*\d{2})?\s*[ap]?m?\b", " ", rest, flags=re.I)
+    return [t.lower() for t in rest.split()]
+
+
 def _has_value_after(tokens: list[str], end: int) -> bool:
     window = tokens[end : end + 6]
-    return any(t[:1].isdigit() for t in window) or any(
-        t in ("negative", "positive", "detected", "pending") for t in window
+    return any(t[:1].isdigit() or t[:1] in "<>" for t in window) or any(
+        t in ("negative", "positive", "detected", "pending", "amber", "borderline", "unable", "reactive")
+        for t in window
     )
 
 

@@ -15,14 +15,15 @@ from processing.passes.layout import Cell, Line
 from processing.passes.rows import Segment, clean_number, number, record
 
 COMPARATOR = r"(<=|>=|<|>|≤|≥)"
-VALUE_RE = re.compile(rf"(?<![\w/.\-]){COMPARATOR}?\s*(-?\d+(?:,\d{{3}})*(?:\.\d+)?)(?![\d/:])")
+VALUE_RE = re.compile(rf"(?<![\w/\-])(?<!\d\.){COMPARATOR}?\s*(-?(?:\d+(?:,\d{{3}})*(?:\.\d+)?|\.\d+))(?![\d/:])")
 QUALITATIVE = re.compile(
     r"\b(not detected|detected|negative|positive|reactive|nonreactive|non-reactive|pending|borderline|"
     r"trace|amber|yellow|straw|clear|cloudy|unable to calculate)\b",
     re.I,
 )
 UNIT_RE = re.compile(
-    r"^\s*(%|[a-zA-Zµ]{1,6}(?:\[[A-Za-z]+\])?(?:/[a-zA-Z0-9.\[\]\^]{1,8}){0,2}|/[a-zA-Z]{1,5}|x?10\^?\d+/[a-zA-Z]+)(?![\w])"
+    r"^\s*(%|x?10[\^E*+]?\d+/[a-zA-Z]+|[a-zA-Zµ]{1,6}(?:\[[A-Za-z]+\])?(?:/[a-zA-Z0-9.\[\]\^]{1,8}){0,2}|/[a-zA-Z]{1,5})"
+    r"(?![\w])"
 )
 RANGE_RE = re.compile(
     rf"\(?\s*(?:(-?\d+(?:\.\d+)?)\s*(?:-|\u2013|to)\s*(-?\d+(?:\.\d+)?)|{COMPARATOR}\s*(\d+(?:\.\d+)?))\s*\)?"
@@ -113,6 +114,16 @@ def _mask_dates(text: str) -> str:
 def _read_value(text: str) -> dict[str, Any]:
     fields: dict[str, Any] = {"value": None, "value_num": None, "comparator": None, "unit": None}
     fields.update({"reference_range": None, "flag": None})
+    # A range printed right after the test name: 'BUN [4-18 mg/dL] 8 mg/dL', 'WBC (4.3-10.8) 6.7'
+    leading = re.match(r"^[\s\-:,]*(?:[A-Za-z]+,?\s+){0,2}[\[(]([^\])]*\d[^\])]*)[\])]", text)
+    range_unit = None
+    if leading:
+        text = " " * leading.end() + text[leading.end() :]
+        inside = RANGE_RE.search(leading.group(1))
+        if inside:
+            fields["reference_range"] = _range_text(inside)
+            unit = UNIT_RE.match(leading.group(1)[inside.end() :])
+            range_unit = unit.group(1) if unit and unit.group(1).lower() not in NOT_UNITS else None
     qualitative = QUALITATIVE.search(text)
     value = VALUE_RE.search(text)
     if qualitative and (value is None or qualitative.start() < value.start()):
@@ -127,20 +138,25 @@ def _read_value(text: str) -> dict[str, Any]:
         if unit and unit.group(1).lower() not in NOT_UNITS:
             fields["unit"] = unit.group(1)
             after += unit.end()
+        else:
+            fields["unit"] = range_unit  # 'WBC (4.3-10.8 10+3/ul) 6.7': the unit printed with the range
     else:
         return fields
     rest = text[after:]
     found_range = RANGE_RE.search(rest)
-    if found_range:
-        if found_range.group(1) is not None:
-            fields["reference_range"] = f"{found_range.group(1)}-{found_range.group(2)}"
-        else:
-            fields["reference_range"] = f"{found_range.group(3)}{found_range.group(4)}"
+    if found_range and not fields["reference_range"]:
+        fields["reference_range"] = _range_text(found_range)
     for word in re.findall(r"[A-Za-z]+", rest):
         if word.lower() in FLAGS and (word.isupper() or len(word) > 1):
             fields["flag"] = FLAGS[word.lower()]
             break
     return fields
+
+
+def _range_text(match: re.Match[str]) -> str:
+    if match.group(1) is not None:
+        return f"{match.group(1)}-{match.group(2)}"
+    return f"{match.group(3)}{match.group(4)}"
 
 
 def _flag_from_range(value: float, printed: str | None, known: dict[str, Any]) -> str | None:
@@ -178,10 +194,19 @@ def vitals_in_line(line: Line, position: int, section: str) -> list[dict[str, An
         words = list(range(line.tokens[s].word, line.tokens[e - 1].word + 1))
         segment = Segment(line, words[-1] + 1)
         parsed = _vital(entry.canonical, segment.text)
-        if parsed:
-            ctx = context.assess(tokens, s, e, section)
-            used = segment.words_in(0, parsed.pop("_end"))
-            found.append(record(line, words + used, ctx, position, **parsed))
+        if not parsed:
+            continue
+        ctx = context.assess(tokens, s, e, section)
+        end = parsed.pop("_end")
+        found.append(record(line, words + segment.words_in(0, end), ctx, position, **parsed))
+        # a row of readings at several dates ('Weight  189 lbs  194 lbs'): one vital per cell
+        for cell in line.cells:
+            if cell.words[0] > segment.words[0] and segment.spans[segment.words.index(cell.words[0])][0] >= end:
+                more = _vital(entry.canonical, cell.text)
+                if not more:
+                    break
+                more.pop("_end")
+                found.append(record(line, cell.words, ctx, position, **more))
     return found
 
 
@@ -245,6 +270,7 @@ def vitals_in_table(
 
 
 def _vital(kind: str, text: str) -> dict[str, Any] | None:
+    text = re.sub(r"^\s*[\[(][^\])]*[\])]", lambda m: " " * len(m.group()), text)  # '[90-140 mmHg]' printed range
     match = VITAL_VALUE.match(text)
     if not match:
         return None
@@ -270,11 +296,12 @@ def _vital(kind: str, text: str) -> dict[str, Any] | None:
     return fields
 
 
-def vital_header(line: Line) -> bool:
+def vital_header(line: Line, section: str) -> bool:
     """A row of vital sign names with no numbers: the header of a vitals table."""
     tokens = [t.lower for t in line.tokens]
     names = vocabulary.vital_names().find(tokens)
-    return len(names) >= 2 and not any(t[:1].isdigit() for t in tokens)
+    enough = len(names) >= 2 or (len(names) == 1 and section == "vitals" and len(line.cells) >= 2)
+    return enough and not any(t[:1].isdigit() for t in tokens)
 
 
 def lab_header(line: Line) -> bool:

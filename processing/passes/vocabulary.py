@@ -180,6 +180,12 @@ def labs() -> tuple[PhraseIndex, dict[str, dict[str, Any]]]:
 
 
 @cache
+def lab_synonyms() -> dict[str, list[str]]:
+    """canonical lab name -> every name we know it by."""
+    return {canonical: names.split("|") for names, canonical, *_ in _tsv("labs.tsv")}
+
+
+@cache
 def vaccines() -> PhraseIndex:
     index = PhraseIndex()
     for names, canonical, cvx in _tsv("vaccines.tsv"):

@@ -88,6 +88,8 @@ class Command(BaseCommand):
                     self.stdout.write(f"  FN {kind}: {miss}")
                 for extra in tally.extras:
                     self.stdout.write(f"  FP {kind}: {extra}")
+                for wrong in tally.wrong:
+                    self.stdout.write(f"  WRONG {kind}: {wrong}")
 
     def _encounters(self, documents: list, cache: Path, read_pages: dict[str, list[dict]]) -> None:
         """Boundary F1 on stitched records, plus type and date of service on single documents."""

@@ -91,7 +91,7 @@ class _Printer:
 
     def _row(self, cells: list[str], lefts: list[float], widths: list[float], bold: bool) -> None:
         font = "Helvetica-Bold" if bold else "Helvetica"
-        wrapped = [simpleSplit(c, font, SMALL, w - 10) if c else [] for c, w in zip(cells, widths, strict=False)]
+        wrapped = [simpleSplit(c, font, SMALL, w - 18) if c else [] for c, w in zip(cells, widths, strict=False)]
         height = max([len(w) for w in wrapped] + [1]) * (LEADING - 1) + 4
         self.need(height)
         self.pdf.setFont(font, SMALL)

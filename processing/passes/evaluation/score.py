@@ -11,6 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from processing.passes import vocabulary
+
 NAME_FIELDS = {
     "medications": ("name", "generic"),
     "labs": ("test", "test_normalised"),
@@ -58,7 +60,10 @@ def _gold_names(kind: str, item: dict[str, Any]) -> list[str]:
 def _pred_names(kind: str, record: dict[str, Any]) -> list[str]:
     if kind == "allergies" and record.get("no_known"):
         return ["no known allergies"]
-    return [str(record.get(f) or "") for f in NAME_FIELDS[kind]]
+    names = [str(record.get(f) or "") for f in NAME_FIELDS[kind]]
+    if kind == "labs":  # 'BUN' is 'Urea nitrogen [Mass/volume] in Blood' in LOINC's words
+        names += vocabulary.lab_synonyms().get(record.get("test_normalised") or "", [])
+    return names
 
 
 @dataclass
@@ -69,6 +74,7 @@ class Tally:
     fields: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     misses: list[str] = field(default_factory=list)
     extras: list[str] = field(default_factory=list)
+    wrong: list[str] = field(default_factory=list)
 
     def prf(self) -> tuple[float, float, float]:
         precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
@@ -151,17 +157,26 @@ def _unit(text: Any) -> str:
     return UNITS.get(value, value)
 
 
-def _check(tally: Tally, name: str, ok: bool) -> None:
+def _check(tally: Tally, name: str, ok: bool, detail: str = "") -> None:
     tally.fields[name][0] += ok
     tally.fields[name][1] += 1
+    if not ok:
+        tally.wrong.append(f"{name}: {detail}")
 
 
 def _fields(kind: str, answer: dict[str, Any], predicted: dict[str, Any], tally: Tally) -> None:
     if kind == "medications":
         if answer.get("dose") is not None:
-            _check(tally, "dose", _same_number(answer["dose"], predicted.get("dose")))
+            ok = _same_number(answer["dose"], predicted.get("dose"))
+            _check(tally, "dose", ok, f"{answer['dose']} vs {predicted.get('dose')} | {predicted['text']}")
         if answer.get("interval_hours") is not None:
-            _check(tally, "frequency", _same_number(answer["interval_hours"], predicted.get("interval_hours")))
+            ok = _same_number(answer["interval_hours"], predicted.get("interval_hours"))
+            _check(
+                tally,
+                "frequency",
+                ok,
+                f"{answer['interval_hours']} vs {predicted.get('frequency')} | {predicted['text']}",
+            )
         elif answer.get("frequency"):
             _check(tally, "frequency", str(answer["frequency"]).lower() == str(predicted.get("frequency")).lower())
     elif kind == "labs":
@@ -170,14 +185,24 @@ def _fields(kind: str, answer: dict[str, Any], predicted: dict[str, Any], tally:
             value_ok = _same_number(answer["value"], predicted.get("value_num", predicted.get("value"))) or (
                 _same_number(answer["value"], predicted.get("value"))
             )
-            _check(tally, "value", value_ok)
+            _check(tally, "value", value_ok, f"{answer['value']} vs {predicted.get('value')} | {predicted['text']}")
         if answer.get("unit") and answer["unit"] != "1":
             unit_ok = _unit(answer["unit"]) == _unit(predicted.get("unit"))
-            _check(tally, "unit", unit_ok)
+            _check(tally, "unit", unit_ok, f"{answer['unit']} vs {predicted.get('unit')} | {predicted['text']}")
         if answer.get("flag"):
-            _check(tally, "flag", answer["flag"] == predicted.get("flag"))
+            _check(
+                tally,
+                "flag",
+                answer["flag"] == predicted.get("flag"),
+                f"{answer['flag']} vs {predicted.get('flag')} | {predicted['text']}",
+            )
         if answer.get("date"):
-            _check(tally, "date", answer["date"] == predicted.get("date"))
+            _check(
+                tally,
+                "date",
+                answer["date"] == predicted.get("date"),
+                f"{answer['date']} vs {predicted.get('date')} | {predicted['text']}",
+            )
         if value_ok and unit_ok:
             tally.fields["_both"][0] += 1
     elif kind == "vitals":
@@ -192,7 +217,12 @@ def _fields(kind: str, answer: dict[str, Any], predicted: dict[str, Any], tally:
             _check(tally, "unit", _unit(answer["unit"]) == _unit(predicted.get("unit")))
     elif kind == "immunizations":
         if answer.get("date"):
-            _check(tally, "date", answer["date"] == predicted.get("date"))
+            _check(
+                tally,
+                "date",
+                answer["date"] == predicted.get("date"),
+                f"{answer['date']} vs {predicted.get('date')} | {predicted['text']}",
+            )
         _check(tally, "status", (predicted.get("status") == "refused") == bool(answer.get("negated")))
     elif kind == "conditions" and answer.get("family") is not None:
         _check(tally, "family", ("family" in predicted.get("context", [])) == answer["family"])
