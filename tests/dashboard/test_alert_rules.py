@@ -17,7 +17,7 @@ from dashboard.services.alerts import ESCALATED, RAISED, RESOLVED
 from documents.models import Document
 from tests.dashboard.conftest import make_document
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_rules")]
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 

@@ -19,6 +19,7 @@ REDIS_URL = "redis://127.0.0.1:6379/11"
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("default_rules")
 @override_settings(EXORA_ALERT_EMAILS=["ops@example.org"])
 def test_a_round_raises_no_worker_for_a_queue_with_work_and_records_that_it_ran(user):
     # GIVEN pages waiting to be read and no worker alive; the "no worker" rule wants 60 s

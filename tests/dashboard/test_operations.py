@@ -8,7 +8,7 @@ from dashboard.models import Alert, AlertRule, AuditLog
 from documents.models import Document
 from tests.dashboard.conftest import fail_with, make_document
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_rules")]
 
 HOSTILE_NAME = '<script>alert("name")</script>.pdf'
 HOSTILE_ERROR = "<img src=x onerror=alert('error')>"

@@ -15,7 +15,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from dashboard.models import WorkerProcess
 from documents.models import Document, Page
-from tests.dashboard.conftest import fail_with, make_document
+from tests.dashboard.conftest import fail_with, make_document, seed_default_rules
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 
@@ -108,6 +108,7 @@ def test_the_operator_sees_the_dashboard_with_charts_and_it_polls_only_while_vis
 ):
     # GIVEN an operator, a week of documents, failures, waiting work and two workers (one dead)
     operator = get_user_model().objects.create_user("otto", password=PASSWORD, is_staff=True)
+    seed_default_rules()
     seed_a_week(operator)
     enqueue_waiting_messages(e2e_redis)
     call_command("run_alerts", "--once")  # the evaluator's round: the dead worker's alert fires
