@@ -19,10 +19,10 @@ from processing.passes.layout import Line, document_lines
 RECORD_KINDS = ("medications", "labs", "vitals", "conditions", "allergies", "immunizations", "procedures")
 # The fields that make two mentions the same record within one encounter.
 SAME = {
-    "medications": ("generic", "strength", "negated"),
+    "medications": ("generic", "strength", "negated", "no_known"),
     "labs": ("test_normalised", "value", "date"),
     "vitals": ("type", "value", "page"),
-    "conditions": ("name_normalised", "negated", "context"),
+    "conditions": ("name_normalised", "negated", "context", "no_known"),
     "allergies": ("substance_normalised", "no_known", "negated"),
     "immunizations": ("vaccine_normalised", "date", "status"),
     "procedures": ("name_normalised", "date"),
@@ -48,7 +48,8 @@ def _run(pages: list[Any]) -> dict[str, Any]:
     section_of = entities.sections_of(lines)
     found_encounters = find_encounters(lines)
     records: dict[str, list[dict[str, Any]]] = {kind: [] for kind in RECORD_KINDS}
-    mentions = entities.find_mentions(lines, section_of)
+    titles = {e["_start"] for e in found_encounters if e["title"]}
+    mentions = entities.find_mentions(lines, section_of, skip=titles)
     _tables(lines, section_of, mentions, records)
     for mention in mentions:
         nxt = lines[mention.position + 1] if mention.position + 1 < len(lines) else None
@@ -60,6 +61,10 @@ def _run(pages: list[Any]) -> dict[str, Any]:
             records["immunizations"].append(structured.immunization(mention))
         elif mention.kind == "condition":
             records["conditions"].append(structured.condition(mention))
+        elif mention.kind == "no_known_problems":
+            records["conditions"].append(structured.none_known(mention, "name"))
+        elif mention.kind == "no_medications":
+            records["medications"].append(structured.none_known(mention, "name"))
         elif mention.kind == "procedure":
             records["procedures"].append(structured.procedure(mention))
     records["vitals"] = _blood_pressure(records["vitals"])

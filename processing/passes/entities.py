@@ -20,8 +20,14 @@ SIG_HINT = re.compile(
 NO_KNOWN_ALLERGY = re.compile(
     r"\b(no known (drug |medication |food )?allergies|nkda|nka|no allergies|no known allergy)\b", re.I
 )
+NO_KNOWN_PROBLEM = re.compile(r"\bno (known |active |current )?(problems|diagnoses|medical problems)\b", re.I)
+NO_MEDICATION = re.compile(
+    r"\b(no (known |current |active |home |hospital discharge |discharge )*medications|no meds|"
+    r"not (currently )?taking any medications)\b",
+    re.I,
+)
 VACCINE_HINT = re.compile(r"vaccin|immuni[sz]", re.I)
-SKIP_CONDITIONS_IN = {"labs", "vitals", "medications", "allergies", "immunizations"}
+SKIP_CONDITIONS_IN = {"labs", "vitals", "medications", "allergies", "immunizations", "social_history"}
 
 
 @dataclass
@@ -57,7 +63,8 @@ def sections_of(lines: list[Line]) -> list[str]:
     return found
 
 
-def find_mentions(lines: list[Line], section_of: list[str]) -> list[Mention]:
+def find_mentions(lines: list[Line], section_of: list[str], skip: set[int] | None = None) -> list[Mention]:
+    """Mentions on every line but those in `skip` (report titles: 'Allergy List' names no allergy)."""
     mentions: list[Mention] = []
     drugs, conditions, vaccines = vocabulary.drugs(), vocabulary.conditions(), vocabulary.vaccines()
     lab_index, _ = vocabulary.labs()
@@ -66,6 +73,8 @@ def find_mentions(lines: list[Line], section_of: list[str]) -> list[Mention]:
     for position, line in enumerate(lines):
         section = section_of[position]
         tokens = [t.lower for t in line.tokens]
+        if skip and position in skip:
+            continue
         header = context.header_category(line)
         first = header[1] if header else 0
         if header and first == len(tokens):
@@ -79,6 +88,11 @@ def find_mentions(lines: list[Line], section_of: list[str]) -> list[Mention]:
                 span = _token_span(line, match.start(), match.end())
                 if span:
                     add("no_known_allergies", *span, "no known allergies")
+        for pattern, kind in ((NO_KNOWN_PROBLEM, "no_known_problems"), (NO_MEDICATION, "no_medications")):
+            for match in pattern.finditer(text):
+                span = _token_span(line, match.start(), match.end())
+                if span:
+                    add(kind, *span, match.group().lower())
         if section == "immunizations" or VACCINE_HINT.search(text):
             for s, e, entry in vaccines.find(tokens, first):
                 if free(s, e):
@@ -134,7 +148,7 @@ class _Found:
 
 def _short_ok(line: Line, s: int, e: int, phrase: str, short: frozenset[str] = frozenset(), **kw: bool) -> bool:
     """Short names ('CAP', 'PE', 'K') count only when printed in capitals, as abbreviations are."""
-    if len(phrase) > 4 or (not kw.get("short_all") and phrase not in short and len(phrase) > 3):
+    if len(phrase) > 4:
         return True
     printed = "".join(t.text for t in line.tokens[s:e])
     return printed.isupper() or any(c.isdigit() for c in printed)

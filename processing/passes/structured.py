@@ -34,10 +34,11 @@ def _sig_patterns() -> dict[str, Any]:
     dose_units = "|".join(sorted((re.escape(u) for u in sig["dose_units"]), key=len, reverse=True))
     counts = r"\d+(?:\.\d+)?|one|two|three|four|five|half|1/2"
     return {
-        "strength": re.compile(rf"^\W{{0,3}}(\d[\d,]*(?:\.\d+)?)\s*({units})(?![a-z])", re.I),
+        # after the name, maybe past a salt or a brand: 'Heparin Sodium (Porcine) 5,000 unit/mL'
+        "strength": re.compile(rf"^\W{{0,3}}(?:\([^)]*\)\s*)?(\d[\d,]*(?:\.\d+)?)\s*({units})(?![a-z])", re.I),
         "dose": re.compile(
             rf"\b(?:take|takes|taking|administer|give|inject|apply|inhale|use|instill|sig:?)?\s*"
-            rf"({counts})\s*(?:\(\d+(?:\.\d+)?\)\s*)?({dose_units})\b",
+            rf"(?<![\d,.])({counts})\s*(?:\(\d+(?:\.\d+)?\)\s*)?({dose_units})\b",
             re.I,
         ),
         "every": re.compile(r"\b(?:every|q)\s*(\d+)(?:\s*(?:-|to)\s*(\d+))?\s*(?:hours?|hrs?|h)\b", re.I),
@@ -88,6 +89,12 @@ def medication(mention: Mention, next_line: Line | None) -> dict[str, Any]:
         dose = NUMBER_WORDS.get(m.group(1).lower()) or number(m.group(1))
         dose_unit = m.group(2).lower()
         break
+    dose_implied = False
+    if dose is None and strength and match:
+        if match.group(2).lower() in ("unit", "units", "unt", "iu"):
+            dose, dose_unit = number(match.group(1)), "units"  # 'NovoLog 15 units': the strength is the dose
+        else:
+            dose, dose_implied = 1, True  # '20mg by mouth daily': one unit of that strength
     frequency, interval = _frequency(tokens, text)
     sig = vocabulary.sig()
     route = _phrase_in(tokens, sig["route"])
@@ -108,6 +115,7 @@ def medication(mention: Mention, next_line: Line | None) -> dict[str, Any]:
         strength=strength,
         dose=clean_number(dose),
         dose_unit=dose_unit,
+        dose_implied=dose_implied,
         form=form[1] if form else None,
         route=route[1] if route else None,
         frequency=frequency,
@@ -228,3 +236,11 @@ def procedure(mention: Mention) -> dict[str, Any]:
         name_normalised=mention.canonical,
         date=found.iso if found else None,
     )
+
+
+def none_known(mention: Mention, field: str) -> dict[str, Any]:
+    """'No known problems', 'No current medications': kept, negated, never a thing the patient has."""
+    fields: dict[str, Any] = {field: None, "no_known": True, "status": "none"}
+    made = mention_record(mention, [], **fields)
+    made["negated"] = True
+    return made

@@ -45,6 +45,8 @@ STOP_PHRASES = {
     "l", "n", "d", "e", "s", "t", "r", "p", "x", "ii", "iii", "iv", "v", "all", "other", "none", "see",
     "unknown", "information", "chart", "visit", "panel", "test", "control", "support", "growth", "stress",
     "stage", "grade", "mass", "sign", "signs", "fall", "falls", "complete", "blind", "arrest", "shock",
+    "allergy", "allergies", "goals", "goal", "daughters", "daughter", "son", "sons", "tobacco use", "smoking",
+    "disease", "diseases", "syndrome", "disorder", "infection", "problem", "problems", "cancer screening",
 }  # fmt: skip
 
 

@@ -74,7 +74,7 @@ class Command(BaseCommand):
             fields = ", ".join(f"{name} {ok}/{n} ({ok / n:.0%})" for name, (ok, n) in sorted(tally.fields.items()) if n)
             self.stdout.write(
                 f"{kind:<20}{tally.tp + tally.fn:>6}{tally.tp:>5}{tally.fp:>5}{tally.fn:>5}"
-                f"{precision:>7.2f}{recall:>7.2f}{f1:>7.2f}  {mark:<9} {fields}"
+                f"{precision:>7.2f}{recall:>7.2f}{f1:>7.2f}{tally.unkeyed:>9}  {mark:<9} {fields}"
             )
         total = negation.negated_total
         right = negation.negated_right
@@ -83,11 +83,15 @@ class Command(BaseCommand):
             f"{negation.affirmed_right}/{negation.affirmed_total} affirmed mentions left affirmed"
         )
         if show_errors:
+            for missed in negation.missed:
+                self.stdout.write(f"  NEGATION missed: {missed}")
             for kind, tally in tallies.items():
                 for miss in tally.misses:
                     self.stdout.write(f"  FN {kind}: {miss}")
                 for extra in tally.extras:
                     self.stdout.write(f"  FP {kind}: {extra}")
+                for example in tally.unkeyed_examples:
+                    self.stdout.write(f"  UNKEYED {kind}: {example}")
                 for wrong in tally.wrong:
                     self.stdout.write(f"  WRONG {kind}: {wrong}")
 

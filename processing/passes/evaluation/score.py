@@ -58,8 +58,8 @@ def _gold_names(kind: str, item: dict[str, Any]) -> list[str]:
 
 
 def _pred_names(kind: str, record: dict[str, Any]) -> list[str]:
-    if kind == "allergies" and record.get("no_known"):
-        return ["no known allergies"]
+    if record.get("no_known"):
+        return [f"no known {kind}", "no known " + {"conditions": "problems"}.get(kind, kind)]
     names = [str(record.get(f) or "") for f in NAME_FIELDS[kind]]
     if kind == "labs":  # 'BUN' is 'Urea nitrogen [Mass/volume] in Blood' in LOINC's words
         names += vocabulary.lab_synonyms().get(record.get("test_normalised") or "", [])
@@ -75,6 +75,8 @@ class Tally:
     misses: list[str] = field(default_factory=list)
     extras: list[str] = field(default_factory=list)
     wrong: list[str] = field(default_factory=list)
+    unkeyed: int = 0
+    unkeyed_examples: list[str] = field(default_factory=list)
 
     def prf(self) -> tuple[float, float, float]:
         precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
@@ -89,6 +91,7 @@ class Negation:
     negated_total: int = 0
     affirmed_right: int = 0
     affirmed_total: int = 0
+    missed: list[str] = field(default_factory=list)
 
 
 def score_document(
@@ -98,6 +101,12 @@ def score_document(
     for kind, answers in gold.items():
         tally = tallies.setdefault(kind, Tally())
         predictions = list(records.get(kind, []))
+        if not answers:
+            # no answer key for this kind in this document (not coded, or not that kind of
+            # section): its predictions cannot be judged, they are counted apart
+            tally.unkeyed += len(predictions)
+            tally.unkeyed_examples += [f"{name}: {p['text'][:60]}" for p in predictions]
+            continue
         used: set[int] = set()
         unique = _unique(kind, answers)
         for answer in unique:
@@ -109,6 +118,7 @@ def score_document(
                 tally.misses.append(f"{name}: {answer.get('name')}")
                 if answer.get("negated"):
                     negation.negated_total += 1
+                    negation.missed.append(f"{name}: {answer.get('name')} (not found)")
                 continue
             used.add(match)
             tally.tp += 1
@@ -118,6 +128,8 @@ def score_document(
                 if answer.get("negated"):
                     negation.negated_total += 1
                     negation.negated_right += bool(predicted["negated"])
+                    if not predicted["negated"]:
+                        negation.missed.append(f"{name}: {answer.get('name')} | {predicted['text']}")
                 else:
                     negation.affirmed_total += 1
                     negation.affirmed_right += not predicted["negated"]
@@ -138,7 +150,8 @@ def _unique(kind: str, answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One answer per thing: a document codes the same problem in several sections."""
     seen, kept = set(), []
     for answer in answers:
-        key = (" ".join(sorted(_words(answer.get("name") or answer.get("type") or ""))), answer.get("value"))
+        words = " ".join(sorted(_words(answer.get("name") or answer.get("type") or "")))
+        key = (words, answer.get("value"), answer.get("family"), answer.get("negated"))
         if key not in seen:
             seen.add(key)
             kept.append(answer)
