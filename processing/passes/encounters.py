@@ -22,7 +22,7 @@ MRN = re.compile(
     r"\b(?:mrn|medical record (?:number|no\.?|#)|patient id|chart (?:no\.?|#))\s*[:#]?\s*([A-Z0-9\-]{3,})", re.I
 )
 DOB = re.compile(r"\b(?:dob|date of birth|birth ?date|born)\s*[:#]?\s*", re.I)
-PATIENT = re.compile(r"\b(?:patient(?: name)?|name)\s*:\s*([A-Z][A-Za-z'\-]+(?:,?\s+[A-Z][A-Za-z'.\-]*){0,3})")
+PATIENT = re.compile(r"\b(?i:patient(?: name)?|name)\s*:\s*([A-Z][A-Za-z'\-]+(?:,?\s+[A-Z][A-Za-z'.\-]*){0,3})")
 PERSON = r"((?:Dr\.?\s+)?[A-Z][A-Za-z'.\-]+(?:\s+[A-Z][A-Za-z'.\-]*){0,3}(?:,?\s*(?:MD|DO|NP|PA|RN|PA-C|M\.D\.))?)"
 PROVIDER = re.compile(
     rf"\b(?:provider|attending(?: physician)?|physician|author|seen by|signed by|performed by|surgeon|"
@@ -84,7 +84,7 @@ def find_encounters(lines: list[Line]) -> list[dict[str, Any]]:
                 ended_at = k
             elif ended_at is not None and k > ended_at:
                 mid = _title_line(line)
-                if mid is not None:
+                if mid is not None and found[-1].start != indexes[k]:
                     found.append(Encounter(indexes[k], mid[0], mid[1], _patient(page[k:])))
                     ended_at = None
         previous_ended = ended_at is not None
