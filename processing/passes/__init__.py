@@ -91,18 +91,19 @@ def _tables(
     vital_header: list[Line] = []
     panel_date: str | None = None
     section = None
-    skip = -1
+    skip = header_at = -1
     for position, line in enumerate(lines):
         if section_of[position] != section:
             section, lab_header, vital_header, panel_date = section_of[position], None, [], None
         if measurements.lab_header(line):
             lab_header = line
         if measurements.vital_header(line, section or ""):
-            vital_header = [line]
+            vital_header, header_at = [line], position
             continue
         has_number = any(t.lower[:1].isdigit() for t in line.tokens)
-        if vital_header and position - 1 == lines.index(vital_header[-1]) and not has_number:
+        if vital_header and position - 1 == header_at and not has_number:
             vital_header.append(line)  # the second row of a wrapped header
+            header_at = position
             continue
         if position <= skip:
             continue
