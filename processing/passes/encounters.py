@@ -70,7 +70,9 @@ def find_encounters(lines: list[Line]) -> list[dict[str, Any]]:
         if current is not None and not start:
             changed_patient = bool(patient and current.patient and _differs(patient, current.patient))
             continues = position is not None and position > 1
-            new_report = title is not None and (title[0] != current.type or previous_ended)
+            new_report = title is not None and (
+                title[0] != current.type or _norm(title[1]) != _norm(current.title) or previous_ended
+            )
             start = changed_patient or (not continues and new_report)
         if start:
             kind, text = title or ("other", "")
@@ -83,12 +85,16 @@ def find_encounters(lines: list[Line]) -> list[dict[str, Any]]:
             if END_OF_REPORT.search(line.text):
                 ended_at = k
             elif ended_at is not None and k > ended_at:
-                mid = _title_line(line)
+                mid = _title_line(line, anywhere=_big(line, page) or line.text.isupper())
                 if mid is not None and found[-1].start != indexes[k]:
                     found.append(Encounter(indexes[k], mid[0], mid[1], _patient(page[k:])))
                     ended_at = None
         previous_ended = ended_at is not None
     return [_describe(e, n, lines, found) for n, e in enumerate(found)]
+
+
+def _norm(title: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", title.lower()))
 
 
 def _page_of(page: list[Line]) -> tuple[int | None, int | None]:
@@ -99,23 +105,43 @@ def _page_of(page: list[Line]) -> tuple[int | None, int | None]:
     return None, None
 
 
-def _title_line(line: Line) -> tuple[str, str] | None:
+def _title_line(line: Line, anywhere: bool = False) -> tuple[str, str] | None:
+    """The report type a short line names: 'DISCHARGE SUMMARY', or with `anywhere` (a line
+    printed large or in capitals) 'MU2 Clinical Visit Summary'."""
     tokens = tuple(t.lower for t in line.tokens if t.lower not in (":", "-", "|"))
     if not tokens or len(tokens) > 9:
         return None
     for phrase, kind in vocabulary.document_types():
         if tokens[: len(phrase)] == phrase and len(tokens) - len(phrase) <= 3:
             return kind, line.text
+    if anywhere:
+        for phrase, kind in vocabulary.document_types():
+            for i in range(1, len(tokens) - len(phrase) + 1):
+                if tokens[i : i + len(phrase)] == phrase:
+                    return kind, line.text
     return None
 
 
+def _big(line: Line, page: list[Line]) -> bool:
+    """Printed larger than the page's body text, as titles are (needs word boxes)."""
+    heights = sorted(ln.y1 - ln.y0 for ln in page if ln.boxes and ln.boxes[0] is not None)
+    if not heights or line.boxes[:1] == [None]:
+        return False
+    return (line.y1 - line.y0) >= 1.3 * heights[len(heights) // 2]
+
+
 def _title(page: list[Line], top_only: bool) -> tuple[tuple[str, str] | None, int]:
+    """A report title at the top of a page: one of its first two lines, or printed large near
+    the top (a section heading further down, 'LABORATORY RESULTS', is not a new report)."""
     height = page[0].height if page else 0
     for k, line in enumerate(page):
         near_top = k < 6 or (height and line.y0 < height * TOP)
         if top_only and not near_top:
             break
-        found = _title_line(line)
+        big = _big(line, page)
+        if k > 1 and not big:
+            continue
+        found = _title_line(line, anywhere=big or line.text.isupper())
         if found:
             return found, k
     return None, 0

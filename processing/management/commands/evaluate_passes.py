@@ -10,6 +10,7 @@ records stitched from several documents of one patient, of different types and d
 import dataclasses
 import random
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "medcorp
 KINDS = ("medications", "vitals", "allergies", "immunizations", "labs", "labs (value+unit)", "conditions", "procedures")
 GOALS = {"medications": 0.9, "vitals": 0.9, "allergies": 0.9, "immunizations": 0.9, "labs (value+unit)": 0.85}
 GOALS["conditions"] = 0.8
-STITCHED_SETS = 8
+STITCHED_SETS = 16
 DOCUMENTS_PER_SET = 4
 
 
@@ -111,24 +112,33 @@ class Command(BaseCommand):
         rng = random.Random(6)  # noqa: S311 - the same stitched sets every run, no secret
         pool = sorted(documents, key=lambda d: d.name)
         for n in range(STITCHED_SETS):
-            chosen = _varied(rng, pool)
-            patient = chosen[0].patient
-            stitched: list[dict] = []
-            truth: set[int] = set()
-            for document in chosen:
-                same_patient = dataclasses.replace(document, patient=patient)
-                read, _ = pages.read(same_patient, cache)
-                truth.add(len(stitched) + 1)
-                for page in read:
-                    stitched.append({**page, "number": len(stitched) + 1})
-            found = {e["pages"][0] if e["pages"] else 0 for e in run_passes(stitched)["encounters"]}
-            # the first page always starts an encounter: only the boundaries between documents count
-            truth.discard(1)
-            found.discard(1)
-            tp, fp, fn = tp + len(found & truth), fp + len(found - truth), fn + len(truth - found)
+            # the first half mixes report types; the second takes any reports, so two progress
+            # notes of different dates can follow each other
+            picked = _varied(rng, pool) if n < STITCHED_SETS // 2 else rng.sample(pool, DOCUMENTS_PER_SET)
+            chosen = [dataclasses.replace(d, patient=None) for d in picked]
+            patient = _varied(rng, pool)[0].patient  # one patient's record: the banner does not change
+            chosen = [dataclasses.replace(d, patient=patient) for d in chosen]
+            continuous = n % 2 == 1
+            if continuous:
+                stitched, starts = pages.read_continuous(chosen, cache)
+            else:
+                stitched, starts = [], []
+                for document in chosen:
+                    read, _ = pages.read(document, cache)
+                    starts.append(len(stitched) + 1)
+                    stitched += [{**page, "number": len(stitched) + k + 1} for k, page in enumerate(read)]
+            encounters = run_passes(stitched)["encounters"]
+            # the first report always starts page 1: only the boundaries between reports count
+            truth = Counter(starts[1:])
+            found = Counter(e["pages"][0] for e in encounters[1:] if e["pages"])
+            tp += sum((truth & found).values())
+            fp += sum((found - truth).values())
+            fn += sum((truth - found).values())
+            layout = "continuous, reports start mid-page" if continuous else "page-aligned"
+            found_on = [e["pages"][0] for e in encounters if e["pages"]]
             self.stdout.write(
-                f"  stitched set {n + 1}: {len(stitched)} pages, {len(chosen)} documents "
-                f"({', '.join(d.kind for d in chosen)}); boundaries at {sorted(truth)}, found {sorted(found)}"
+                f"  stitched set {n + 1} ({layout}): {len(stitched)} pages, {', '.join(d.kind for d in chosen)}; "
+                f"reports start on pages {starts}, encounters found on {found_on}"
             )
         precision = tp / max(tp + fp, 1)
         recall = tp / max(tp + fn, 1)

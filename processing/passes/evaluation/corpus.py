@@ -159,4 +159,4 @@ def printable(doc: ccda.Document) -> dict[str, Any]:
         lines.append(f"Provider: {doc.provider}")
     if doc.facility:
         lines.append(f"Facility: {doc.facility}")
-    return {"title": doc.title, "banner": banner, "header_lines": lines}
+    return {"title": doc.title, "banner": banner, "header_lines": lines, "provider": doc.provider}

@@ -12,7 +12,7 @@ from typing import Any
 
 from processing.passes.evaluation import corpus
 from processing.passes.evaluation.ccda import Document
-from processing.passes.evaluation.render import render
+from processing.passes.evaluation.render import render, render_many
 
 CACHE = Path(tempfile.gettempdir()) / "exora-evaluate-passes"
 
@@ -28,7 +28,10 @@ def pdf_of(doc: Document) -> bytes:
 
 def read(doc: Document, cache: Path = CACHE) -> tuple[list[dict[str, Any]], bool]:
     """The pages the pipeline reads from the printed `doc`, and whether they came from the cache."""
-    pdf = pdf_of(doc)
+    return read_pdf(pdf_of(doc), doc.name, cache)
+
+
+def read_pdf(pdf: bytes, name: str, cache: Path = CACHE) -> tuple[list[dict[str, Any]], bool]:
     key = hashlib.sha256(pdf).hexdigest()
     cached = cache / f"{key}.json"
     if cached.exists():
@@ -41,7 +44,20 @@ def read(doc: Document, cache: Path = CACHE) -> tuple[list[dict[str, Any]], bool
         path.write_bytes(pdf)
         result = process_file(path, "application/pdf", "force")
     if result["status"] != "completed":
-        raise RuntimeError(f"{doc.name}: {result['error']}")
+        raise RuntimeError(f"{name}: {result['error']}")
     pages = result["pages"]
     cached.write_text(json.dumps(pages))
     return pages, False
+
+
+def read_continuous(documents: list[Document], cache: Path = CACHE) -> tuple[list[dict[str, Any]], list[int]]:
+    """Several documents printed one after the other in one PDF (a report may start mid-page);
+    every other one repeats its title at the top of each page, as many systems print."""
+    printable = []
+    for n, doc in enumerate(documents):
+        header = corpus.printable(doc)
+        header["running_title"] = n % 2 == 1
+        printable.append((header, doc.blocks))
+    pdf, starts = render_many(printable)
+    pages, _ = read_pdf(pdf, "+".join(d.name for d in documents), cache)
+    return pages, starts

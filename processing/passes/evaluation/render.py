@@ -26,29 +26,36 @@ class _Printer:
         self.pages = 0
         self.y = 0.0
 
-    def start_page(self) -> None:
+    def start_page(self, new_report: bool = False) -> None:
         if self.pages:
             self.pdf.showPage()
         self.pages += 1
         self.y = HEIGHT - MARGIN
+        if self.pages == 1 or new_report or self.doc.get("running_title"):
+            self.title()
+        else:
+            self.banner()
+
+    def title(self) -> None:
+        """The report's title, banner and header lines, where the report starts."""
         pdf, doc = self.pdf, self.doc
-        if self.pages == 1:
-            pdf.setFont("Helvetica-Bold", 16)
-            pdf.drawString(MARGIN, self.y - 6, doc["title"])
-            self.y -= 28
-        banner = doc.get("banner")
-        if banner:
-            pdf.setFont("Helvetica", SMALL)
-            pdf.drawString(MARGIN, self.y, banner)
+        pdf.setFont("Helvetica-Bold", 16)
+        pdf.drawString(MARGIN, self.y - 6, doc["title"])
+        self.y -= 28
+        self.banner()
+        pdf.setFont("Helvetica", BODY)
+        for line in doc.get("header_lines", []):
+            pdf.drawString(MARGIN, self.y, line)
+            self.y -= LEADING
+        self.y -= 8
+
+    def banner(self) -> None:
+        if self.doc.get("banner"):
+            self.pdf.setFont("Helvetica", SMALL)
+            self.pdf.drawString(MARGIN, self.y, self.doc["banner"])
             self.y -= 6
-            pdf.line(MARGIN, self.y, WIDTH - MARGIN, self.y)
+            self.pdf.line(MARGIN, self.y, WIDTH - MARGIN, self.y)
             self.y -= 16
-        if self.pages == 1:
-            pdf.setFont("Helvetica", BODY)
-            for line in doc.get("header_lines", []):
-                pdf.drawString(MARGIN, self.y, line)
-                self.y -= LEADING
-            self.y -= 8
 
     def need(self, height: float) -> None:
         if self.y - height < MARGIN + 24:
@@ -126,15 +133,46 @@ def _print(doc: dict[str, Any], blocks: list[Block], *, footer: bool, total: int
     printer.start_page = start_page  # type: ignore[method-assign]
     printer.start_page()
     for block in blocks:
-        if block.kind == "heading":
-            printer.heading(block.text)
-        elif block.kind == "para":
-            printer.para(block.text)
-        else:
-            printer.table(block.header, block.rows)
+        _block(printer, block)
     if footer:
         _footer(printer, total)
     return printer.finish(), printer.pages
+
+
+def render_many(documents: list[tuple[dict[str, Any], list[Block]]]) -> tuple[bytes, list[int]]:
+    """Several reports printed one after the other, as a fax or an export does: each ends with
+    its signature line, and the next starts on the same page when there is room.
+    Returns the PDF and the page each report starts on."""
+    printer = _Printer(documents[0][0], footer=False)
+    starts = []
+    for n, (doc, blocks) in enumerate(documents):
+        if n == 0:
+            printer.start_page()
+        else:
+            printer.doc = doc
+            if printer.y < MARGIN + 260:
+                printer.start_page(new_report=True)
+            else:
+                printer.y -= 24
+                printer.title()
+        starts.append(printer.pages)
+        for block in blocks:
+            _block(printer, block)
+        printer.need(LEADING * 3)
+        printer.pdf.setFont("Helvetica-Oblique", BODY)
+        signer = doc.get("provider") or "the author"
+        printer.pdf.drawString(MARGIN, printer.y, f"Electronically signed by {signer}. End of report.")
+        printer.y -= LEADING * 2
+    return printer.finish(), starts
+
+
+def _block(printer: _Printer, block: Block) -> None:
+    if block.kind == "heading":
+        printer.heading(block.text)
+    elif block.kind == "para":
+        printer.para(block.text)
+    else:
+        printer.table(block.header, block.rows)
 
 
 def _footer(printer: _Printer, total: int | None) -> None:
