@@ -117,7 +117,7 @@ def _tables(
             columns = measurements.table_columns(vital_header)
             rows = [line]
             below = lines[position + 1] if position + 1 < len(lines) else None
-            if below is not None and below.page == line.page and _units_only(below, columns):
+            if below is not None and below.page == line.page and _units_only(below):
                 rows.append(below)
                 skip = position + 1
             records["vitals"].extend(measurements.vitals_in_table(rows, columns, position, section))
@@ -129,11 +129,9 @@ def _tables(
                 records["allergies"].append(row)
 
 
-def _units_only(line: Line, columns: list[tuple[float, str | None]]) -> bool:
-    """A row under a table row that holds only what wrapped from it (units, a time)."""
-    return not any(t.lower[:1].isdigit() for t in line.tokens if not t.lower.endswith(("pm", "am"))) or all(
-        re.fullmatch(r"[\d:]+(am|pm|a|p)?|\(?\d+|[^\d]*", w, re.I) for w in line.words
-    )
+def _units_only(line: Line) -> bool:
+    """A row under a table row that holds only what wrapped from it: units, a time, no reading."""
+    return not any(re.fullmatch(r"[<>]?\d+(?:[.,]\d+)?(?:/\d+)?%?", word) for word in line.words)
 
 
 def _blood_pressure(vitals: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -229,6 +229,7 @@ def table_columns(header: list[Line]) -> list[tuple[float, str | None]]:
                 words.append([box[0], box[2], text])
     words.sort(key=lambda w: w[0])
     names = vocabulary.vital_names()
+    words = [part for word in words for part in _split_run_on(word, names)]
     columns: list[tuple[float, str | None]] = []
     i = 0
     while i < len(words):
@@ -244,29 +245,60 @@ def table_columns(header: list[Line]) -> list[tuple[float, str | None]]:
     return columns
 
 
+def _split_run_on(word: list, names: vocabulary.PhraseIndex) -> list[list]:
+    """OCR joins close header words ('TemperatureRespiratory'): split a word that is two names,
+    sharing its width by letters."""
+    text = str(word[2])
+    if names.phrases.get(vocabulary.norm_tokens(text)) is not None or len(text) < 6:
+        return [word]
+    for cut in range(3, len(text) - 2):
+        left, right = text[:cut], text[cut:]
+        if names.phrases.get((left.lower(),)) and (names.phrases.get((right.lower(),)) or right[:1].isupper()):
+            middle = word[0] + (word[1] - word[0]) * cut / len(text)
+            return [[word[0], middle, left], [middle, word[1], right]]
+    return [word]
+
+
+def _split_value_run_on(word: str, box: list[int]) -> list[tuple[float, str]]:
+    """'120/80mm[Hg]80': OCR joined a unit and the next column's number; split after ']' or '%'."""
+    parts = re.split(r"(?<=[\]%])(?=\d)", word)
+    if len(parts) == 1:
+        return [(float(box[0]), word)]
+    width = (box[2] - box[0]) / max(len(word), 1)
+    found, offset = [], 0
+    for part in parts:
+        found.append((box[0] + offset * width, part))
+        offset += len(part)
+    return found
+
+
 def vitals_in_table(
     rows: list[Line], columns: list[tuple[float, str | None]], position: int, section: str
 ) -> list[dict[str, Any]]:
     """The vitals of one table row (and the units wrapped onto the row below), column by column."""
-    by_column: dict[int, list[tuple[Line, int]]] = {}
+    by_column: dict[int, list[tuple[Line, int, str]]] = {}
     for line in rows:
         for i, box in enumerate(line.boxes):
             if box is None:
                 continue
-            k = max((k for k, (x, _) in enumerate(columns) if x <= box[0] + 15), default=0)
-            by_column.setdefault(k, []).append((line, i))
+            for x0, text in _split_value_run_on(line.words[i], box):
+                k = max((k for k, (x, _) in enumerate(columns) if x <= x0 + 15), default=0)
+                by_column.setdefault(k, []).append((line, i, text))
     found = []
     for k, (_x, kind) in enumerate(columns):
         if kind is None or k not in by_column:
             continue
         cell = by_column[k]
-        parsed = _vital(kind, " ".join(line.words[i] for line, i in cell))
+        parsed = _vital(kind, " ".join(text for _line, _i, text in cell))
         if parsed:
             parsed.pop("_end")
             line = cell[0][0]
-            words = [i for owner, i in cell if owner is line]
+            words = [i for owner, i, _text in cell if owner is line]
             found.append(record(line, words, context.Context(section=section), position, **parsed))
     return found
+
+
+UNIT_NAMES = {"ib": "lb", "ibs": "lb", "lbs": "lb", "inches": "in", "°f": "F", "degf": "F", "°c": "C", "degc": "C"}
 
 
 def _vital(kind: str, text: str) -> dict[str, Any] | None:
@@ -290,8 +322,8 @@ def _vital(kind: str, text: str) -> dict[str, Any] | None:
         return None
     if unit and unit.lower().startswith("mm"):
         unit = "mmHg"
-    if unit and unit.lower() in ("ib", "ibs", "lbs"):  # OCR reads 'lbs' as 'Ibs'
-        unit = "lb"
+    unit = UNIT_NAMES.get(unit.lower().replace(" ", ""), unit) if unit else unit  # 'Ibs' is OCR's 'lbs'
+
     fields.update(value=clean_number(value), unit=unit)
     return fields
 
