@@ -42,7 +42,8 @@ _YEAR = r"((?:19|20|25)\d\d)"  # 25xx: the shifted fake dates of de-identified s
 
 PATTERNS = [
     ("iso", re.compile(rf"\b{_YEAR}-(\d{{1,2}})-(\d{{1,2}})\b")),
-    ("numeric", re.compile(r"\b(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})\b")),
+    # one separator throughout, and no decimal after: '4.3-10.8' is a range, not 3 April 2010
+    ("numeric", re.compile(r"(?<![\d.])(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})\b(?!\.\d)")),
     ("mon_d_y", re.compile(rf"\b{_MONTH}[\s\-]+(\d{{1,2}})(?:st|nd|rd|th)?,?[\s\-]+{_YEAR}\b", re.I)),
     ("d_mon_y", re.compile(rf"\b(\d{{1,2}})[\s\-]+{_MONTH},?[\s\-]+{_YEAR}\b", re.I)),
     ("mon_y", re.compile(rf"\b{_MONTH}\s+{_YEAR}\b", re.I)),
@@ -104,6 +105,8 @@ def _parse(kind: str, groups: tuple, order: str) -> tuple[str, bool] | None:
         return (f"{year:04d}-{month:02d}-{day:02d}", False) if _valid(year, month, day) else None
     if kind == "mon_y":
         return f"{int(groups[1]):04d}-{MONTHS[groups[0].lower().rstrip('.')]:02d}", False
+    if kind == "numeric":
+        groups = (groups[0], groups[2], groups[3])
     first, second = int(groups[0]), int(groups[1])
     year = None
     if kind == "numeric":

@@ -169,12 +169,12 @@ def _masked(line: Line, e: int) -> list[str]:
     for found in dates.find_dates(rest):
         rest = rest[: found.start] + " " * (found.end - found.start) + rest[found.end :]
     rest = re.sub(r"\b\d{1,2}\s*:\s*\d{2}(\s*:\s*\d{2})?\s*[ap]?m?\b", " ", rest, flags=re.I)
-    return [t.lower() for t in rest.split()]
+    return [t.lower().strip(",.;:()") for t in rest.split()]
 
 
 def _has_value_after(tokens: list[str], end: int) -> bool:
     window = tokens[end : end + 6]
-    return any(t[:1].isdigit() or t[:1] in "<>" for t in window) or any(
+    return any(any(c.isdigit() for c in t) for t in window) or any(
         t in ("negative", "positive", "detected", "pending", "amber", "borderline", "unable", "reactive")
         for t in window
     )

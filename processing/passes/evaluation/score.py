@@ -109,8 +109,9 @@ class Negation:
 
 def score_document(
     gold: dict[str, list[dict[str, Any]]], records: dict[str, list[dict[str, Any]]], tallies: dict[str, Tally],
-    negation: Negation, name: str,
+    negation: Negation, name: str, printed: str = "",
 ) -> None:  # fmt: skip
+    """Score one document; `printed` is its narrative text, to tell key values never printed."""
     for kind, answers in gold.items():
         tally = tallies.setdefault(kind, Tally())
         predictions = list(records.get(kind, []))
@@ -122,21 +123,36 @@ def score_document(
             continue
         used: set[int] = set()
         unique = _unique(kind, answers)
+        unprintable = 0
         for answer in unique:
             match = _find(kind, answer, predictions, used)
             _score_match(kind, answer, predictions[match] if match is not None else None, tally, negation, name)
             if match is not None:
                 used.add(match)
+            if kind == "labs" and not _lab_printed(answer, printed):
+                unprintable += 1
+                tally.fields["_both_unprintable"][0] += match is not None and bool(tally.fields["_last_both"][0])
         for i, predicted in enumerate(predictions):
             if i not in used:
                 tally.fp += 1
                 tally.extras.append(f"{name}: {_pred_names(kind, predicted)[0]} | {predicted['text'][:60]}")
         if kind == "labs":
-            both = tallies.setdefault("labs (value+unit)", Tally())
             right = tally.fields.pop("_both", [0, 0])[0]
-            both.tp += right
-            both.fn += len(unique) - right
-            both.fp += len(predictions) - right
+            tally.fields.pop("_last_both", None)
+            right_unprintable = tally.fields.pop("_both_unprintable", [0, 0])[0]
+            both = tallies.setdefault("labs (value+unit)", Tally())
+            both.tp, both.fn, both.fp = (
+                both.tp + right,
+                both.fn + len(unique) - right,
+                both.fp + len(predictions) - right,
+            )
+            # the same, leaving out answers whose value or unit the printout does not show
+            # (the key and the narrative of some samples disagree: coded 10.2, printed 13.2)
+            shown = tallies.setdefault("labs (value+unit), as printed", Tally())
+            right -= right_unprintable
+            shown.tp, shown.fn = shown.tp + right, shown.fn + len(unique) - unprintable - right
+            shown.fp += len(predictions) - right - unprintable
+            shown.unkeyed += unprintable
 
 
 def _find(kind: str, answer: dict[str, Any], predictions: list[dict[str, Any]], used: set[int]) -> int | None:
@@ -171,12 +187,28 @@ def _score_match(
         negation.affirmed_right += not predicted["negated"]
 
 
+def _lab_printed(answer: dict[str, Any], printed: str) -> bool:
+    """Whether the printout shows the key's value (and unit) at all."""
+    text = printed.lower()
+    value = answer.get("value")
+    if value is None:
+        return True
+    if isinstance(value, float):
+        forms = {f"{value:g}", f"{value}", f"{value:.1f}", f"{value:.2f}"}
+        if not any(re.search(rf"(?<![\d.]){re.escape(f)}(?!\d)", text) for f in forms):
+            return False
+    elif str(value).lower() not in text:
+        return False
+    unit = str(answer.get("unit") or "").lower()
+    return not unit or unit == "1" or unit in text
+
+
 def _unique(kind: str, answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One answer per thing: a document codes the same problem in several sections."""
     seen, kept = set(), []
     for answer in answers:
         words = " ".join(sorted(_words(answer.get("name") or answer.get("type") or "")))
-        key = (words, answer.get("value"), answer.get("family"), answer.get("negated"))
+        key = (words, answer.get("value"), answer.get("family"), answer.get("negated"), answer.get("date"))
         if key not in seen:
             seen.add(key)
             kept.append(answer)
@@ -248,6 +280,7 @@ def _fields(kind: str, answer: dict[str, Any], predicted: dict[str, Any], tally:
                 _same_date(answer["date"], predicted.get("date")),
                 f"{answer['date']} vs {predicted.get('date')} | {predicted['text']}",
             )
+        tally.fields["_last_both"] = [int(value_ok and unit_ok), 0]
         if value_ok and unit_ok:
             tally.fields["_both"][0] += 1
     elif kind == "vitals":
