@@ -113,6 +113,11 @@ def _tables(
             panel_date = found[0].iso if found else panel_date
         for mention in on_line:
             records["labs"].append(measurements.lab(mention, lab_header, panel_date))
+        if not on_line and section == "labs" and lab_header is not None and lab_header is not line:
+            row = measurements.lab_from_row(line, position, lab_header, panel_date)
+            if row is not None:
+                records["labs"].append(row)
+                continue
         if vital_header and has_number and not on_line:
             columns = measurements.table_columns(vital_header)
             rows = [line]

@@ -172,8 +172,8 @@ def _masked(line: Line, e: int) -> list[str]:
     return [t.lower().strip(",.;:()") for t in rest.split()]
 
 
-def _has_value_after(tokens: list[str], end: int) -> bool:
-    window = tokens[end : end + 6]
+def _has_value_after(tokens: list[str], end: int, width: int = 10) -> bool:
+    window = tokens[end : end + width]
     return any(any(c.isdigit() for c in t) for t in window) or any(
         t in ("negative", "positive", "detected", "pending", "amber", "borderline", "unable", "reactive")
         for t in window

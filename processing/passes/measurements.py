@@ -105,6 +105,25 @@ def lab(mention: Mention, header: Line | None, panel_date: str | None) -> dict[s
     )
 
 
+def lab_from_row(line: Line, position: int, header: Line, panel_date: str | None) -> dict[str, Any] | None:
+    """A row of a results table whose test is not in our lab list ('AV Orifice Area US 1.5 cm2'):
+    the first cell names the test when the row holds a reading with a unit, range or flag."""
+    if len(line.cells) < 2:
+        return None
+    first = line.cells[0]
+    if not re.search(r"[A-Za-z]{2}", first.text) or dates.find_dates(first.text) or re.search(r"\d", first.text[:1]):
+        return None
+    rest = " ".join(cell.text for cell in line.cells[1:])
+    fields = _read_value(_mask_dates(rest))
+    if fields["value"] is None or not (fields["unit"] or fields["reference_range"] or fields["flag"]):
+        return None
+    tokens = [k for k, token in enumerate(line.tokens) if token.word in first.words]
+    mention = Mention(
+        "lab", first.text, "", line, position, (tokens[0], tokens[-1] + 1), context.Context(section="labs")
+    )
+    return lab(mention, header, panel_date)
+
+
 def _mask_dates(text: str) -> str:
     for found in dates.find_dates(text):
         text = text[: found.start] + " " * (found.end - found.start) + text[found.end :]
