@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from processing.passes import run_passes
 from processing.passes.evaluation import pages
 from processing.passes.evaluation.corpus import load_documents
-from processing.passes.evaluation.score import Negation, Tally, score_document
+from processing.passes.evaluation.score import Negation, Tally, names_match, score_document
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "medcorpus"
 KINDS = (
@@ -108,15 +108,27 @@ class Command(BaseCommand):
 
     def _encounters(self, documents: list, cache: Path, read_pages: dict[str, list[dict]]) -> None:
         """Boundary F1 on stitched records, plus type and date of service on single documents."""
-        right_type = right_date = 0
+        right = Counter()
+        dated = with_provider = with_facility = 0
         for document in documents:
             found = run_passes(read_pages[document.name])["encounters"]
-            right_type += bool(found) and found[0]["type"] == document.kind
-            right_date += bool(found) and found[0]["start_date"] == document.date
+            first = found[0] if found else {}
+            right["type"] += first.get("type") == document.kind
+            right["one encounter"] += len(found) == 1
+            if document.date:  # section examples with no dated entry have no date to find
+                dated += 1
+                right["date"] += first.get("start_date") == document.date
+            if document.provider:
+                with_provider += 1
+                right["provider"] += names_match([document.provider], [first.get("provider") or ""])
+            if document.facility:
+                with_facility += 1
+                right["facility"] += names_match([document.facility], [first.get("facility") or ""])
+        n = len(documents)
         self.stdout.write(
-            f"\nencounters on single documents: type {right_type}/{len(documents)}, "
-            f"date of service {right_date}/{len(documents)}, split into one encounter "
-            f"{sum(len(run_passes(read_pages[d.name])['encounters']) == 1 for d in documents)}/{len(documents)}"
+            f"\nencounters on single documents: type {right['type']}/{n}, one encounter {right['one encounter']}/{n}, "
+            f"date of service {right['date']}/{dated}, provider {right['provider']}/{with_provider}, "
+            f"facility {right['facility']}/{with_facility}"
         )
         tp = fp = fn = 0
         rng = random.Random(6)  # noqa: S311 - the same stitched sets every run, no secret
