@@ -62,7 +62,7 @@ def create_document(owner, upload: UploadedFile, ocr_mode: str | None = None) ->
     upload.seek(0)
     document.file.save(document.original_name, upload, save=False)
     try:
-        check_file(Path(document.file.path), mime_type, document.readable_copy_path)
+        document.page_count = check_file(Path(document.file.path), mime_type, document.readable_copy_path).page_count
     except PermanentError as error:
         shutil.rmtree(Path(document.file.path).parent, ignore_errors=True)
         raise UploadRejected(error.user_message, http_status=422) from error

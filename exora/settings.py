@@ -56,6 +56,14 @@ EXORA_WORKERS = env.get_int("EXORA_WORKERS", os.cpu_count() or 1, minimum=1)
 EXORA_WORKER_THREADS = env.get_int("EXORA_WORKER_THREADS", 1, minimum=1)
 EXORA_ADMIN_USER = env.get_str("EXORA_ADMIN_USER", "admin")
 EXORA_ADMIN_PASSWORD = env.get_str("EXORA_ADMIN_PASSWORD", "")  # empty: a random one is printed
+# Lanes: members of this group skip the queue; a document over EXORA_BULK_PAGES pages, or
+# one of EXORA_BULK_DOCUMENTS or more waiting from the same person, goes after the others.
+EXORA_PRIORITY_GROUP = env.get_str("EXORA_PRIORITY_GROUP", "priority")
+EXORA_BULK_PAGES = env.get_int("EXORA_BULK_PAGES", 100, minimum=1)
+EXORA_BULK_DOCUMENTS = env.get_int("EXORA_BULK_DOCUMENTS", 10, minimum=1)
+# Pages of one document in the queue at once: each stored page sends the next, so a small
+# document uploaded after a large one waits for a page or two, not for the whole document.
+EXORA_DOCUMENT_WINDOW = env.get_int("EXORA_DOCUMENT_WINDOW", EXORA_WORKERS * EXORA_WORKER_THREADS, minimum=1)
 # A worker renews the lease on the page it reads; a lease that runs out means it died.
 EXORA_LEASE_SECONDS = env.get_int("EXORA_LEASE_SECONDS", 30, minimum=3)
 # How often the leader worker looks for lost work (0 turns recovery off).

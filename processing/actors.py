@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 
 import dramatiq
+from django.conf import settings
 from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 
 from processing import dispatch, pipeline, services
@@ -69,16 +70,32 @@ def _will_be_retried() -> bool:
     return retries < MAX_RETRIES
 
 
-@dramatiq.actor(queue_name="documents", **RETRY_OPTIONS)
+# Starting is quick and decides what the workers do next, so it goes before any page.
+@dramatiq.actor(queue_name="documents", priority=0, **RETRY_OPTIONS)
 @_fails_document_when_out_of_retries(Attempt.Stage.START)
 def start_document(document_id: str) -> bool:
     numbers = pipeline.start_document(document_id)
-    for number in numbers:
-        dispatch.send_page(document_id, number)
+    dispatch.send_next_pages(document_id, settings.EXORA_DOCUMENT_WINDOW)
     return bool(numbers)
 
 
-@dramatiq.actor(queue_name="pages", **RETRY_OPTIONS)
-@_fails_document_when_out_of_retries(Attempt.Stage.PAGE)
-def read_document_page(document_id: str, number: int) -> bool | None:
-    return pipeline.read_document_page(document_id, number)
+def _read_page(document_id: str, number: int) -> bool | None:
+    did_read = pipeline.read_document_page(document_id, number)
+    if did_read:
+        dispatch.send_next_pages(document_id, 1)  # keep the document's window full
+    return did_read
+
+
+def _page_actor(actor_name: str, queue_name: str, priority: int) -> dramatiq.Actor:
+    """One actor per lane, all reading a page. Each lane is its own queue; a worker holding a
+    message of several lanes runs the one of the lowest priority number first."""
+    stage = _fails_document_when_out_of_retries(Attempt.Stage.PAGE)(_read_page)
+    return dramatiq.actor(stage, actor_name=actor_name, queue_name=queue_name, priority=priority, **RETRY_OPTIONS)
+
+
+read_priority_page = _page_actor("read_priority_page", "pages-priority", priority=5)
+read_document_page = _page_actor("read_document_page", "pages", priority=10)
+read_bulk_page = _page_actor("read_bulk_page", "pages-bulk", priority=20)
+
+PAGE_ACTORS = {"priority": read_priority_page, "standard": read_document_page, "bulk": read_bulk_page}
+PAGE_QUEUES = tuple(actor.queue_name for actor in PAGE_ACTORS.values())

@@ -1,6 +1,7 @@
 """Dramatiq middleware that keeps a worker process's promises while it runs.
 
-In every worker process, two background threads:
+It records which broker message reads each page, wherever a message is enqueued; and in every
+worker process it runs two background threads:
 - the heartbeat renews the leases of the pages this process is reading;
 - the recovery loop, which only the process holding the leader lock in Redis runs, hands
   back pages of dead workers and re-sends lost messages (processing/recovery.py).
@@ -35,6 +36,18 @@ class WorkerSupervision(Middleware):
 
     def before_worker_shutdown(self, broker, worker) -> None:
         self.stopping.set()
+
+    def after_enqueue(self, broker, message, delay) -> None:
+        """Remember the broker's id of the message that reads a page (a retry gets a new one)."""
+        from processing.actors import PAGE_ACTORS
+
+        if message.actor_name not in {actor.actor_name for actor in PAGE_ACTORS.values()}:
+            return
+        from documents.models import Page
+
+        document_id, number = message.args
+        broker_id = message.options.get("redis_message_id", message.message_id)
+        Page.objects.filter(document_id=document_id, number=number).update(message_id=broker_id)
 
     def _heartbeat(self) -> None:
         from processing import leases  # models load after this middleware is built

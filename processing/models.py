@@ -10,7 +10,13 @@ class Job(models.Model):
     How often it ran, and how each run ended, is in its attempts.
     """
 
+    class Lane(models.TextChoices):
+        PRIORITY = "priority", "Priority"
+        STANDARD = "standard", "Standard"
+        BULK = "bulk", "Bulk"
+
     document = models.OneToOneField(Document, on_delete=models.CASCADE, related_name="job")
+    lane = models.CharField(max_length=8, choices=Lane.choices, default=Lane.STANDARD, db_index=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from documents.models import Document, Page
 from processing import dispatch, services
+from processing.actors import PAGE_QUEUES
 
 logger = logging.getLogger(__name__)
 
@@ -72,24 +73,33 @@ def _hand_back_expired_leases(recovered: Recovered) -> None:
             )
             recovered.quarantined.append(str(document_id))
         else:
-            dispatch.send_page(str(document_id), number)
+            # It waited once already: it goes before pages that have not.
+            dispatch.send_page(str(document_id), number, lane="priority")
 
 
 def _resend_lost_messages(broker, recovered: Recovered) -> None:
     settled_before = timezone.now() - timedelta(seconds=settings.EXORA_LEASE_SECONDS)
+    reading = Page.objects.filter(document__status=Document.Status.READING, document__started_at__lt=settled_before)
     waiting = list(
-        Page.objects.filter(
-            status=Page.Status.PENDING,
-            document__status=Document.Status.READING,
-            document__started_at__lt=settled_before,
-        ).values_list("document_id", "number", "message_id")
+        reading.filter(status=Page.Status.PENDING)
+        .exclude(message_id="")
+        .values_list("document_id", "number", "message_id")
     )
-    present = _messages_present(broker, "pages", [message_id for _, _, message_id in waiting])
+    present = _messages_present(broker, PAGE_QUEUES, [message_id for _, _, message_id in waiting])
     for (document_id, number, _), is_present in zip(waiting, present, strict=True):
         if not is_present:
             logger.warning("recovery: message for page %s of document %s was lost; sending again", number, document_id)
-            dispatch.send_page(str(document_id), number)
+            dispatch.send_page(str(document_id), number, lane="priority")
             recovered.resent_pages.append((str(document_id), number))
+
+    # A worker that died between storing a page and sending the next leaves a document with
+    # nothing in flight: fill its window again.
+    in_flight = reading.filter(Q(status=Page.Status.RUNNING) | Q(status=Page.Status.PENDING, message_id__gt=""))
+    idle = set(reading.filter(status=Page.Status.PENDING, message_id="").values_list("document_id", flat=True))
+    for document_id in idle - set(in_flight.values_list("document_id", flat=True)):
+        if dispatch.send_next_pages(str(document_id), settings.EXORA_DOCUMENT_WINDOW):
+            logger.warning("recovery: document %s had no page in flight; sending the next ones", document_id)
+            recovered.resent_documents.append(str(document_id))
 
     stalled = Document.objects.filter(
         status__in=(Document.Status.QUEUED, Document.Status.CONVERTING), created_at__lt=settled_before
@@ -101,16 +111,17 @@ def _resend_lost_messages(broker, recovered: Recovered) -> None:
             recovered.resent_documents.append(str(document_id))
 
 
-def _messages_present(broker, queue_name: str, message_ids: list[str]) -> list[bool]:
+def _messages_present(broker, queue_names: tuple[str, ...], message_ids: list[str]) -> list[bool]:
     """Whether each message is still in Redis: waiting, delayed for a retry, or being run."""
     if not message_ids:
         return []
+    hashes = [f"{broker.namespace}:{q}{delayed}.msgs" for q in queue_names for delayed in ("", ".DQ")]
     pipe = broker.client.pipeline(transaction=False)
     for message_id in message_ids:
-        for queue in (queue_name, f"{queue_name}.DQ"):
-            pipe.hexists(f"{broker.namespace}:{queue}.msgs", message_id or "-")
+        for key in hashes:
+            pipe.hexists(key, message_id or "-")
     answers = pipe.execute()
-    return [answers[i] or answers[i + 1] for i in range(0, len(answers), 2)]
+    return [any(answers[i : i + len(hashes)]) for i in range(0, len(answers), len(hashes))]
 
 
 def _start_message_pending(broker, document_id: str) -> bool:

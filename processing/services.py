@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -29,10 +30,22 @@ class StatusConflict(Exception):
 
 
 def create_job(document: Document) -> Job:
-    """Create the document's job and queue its first stage once the transaction commits."""
-    job = Job.objects.create(document=document, enqueued_at=timezone.now())
+    """Create the document's job in its lane and queue its first stage once the transaction commits."""
+    job = Job.objects.create(document=document, lane=choose_lane(document), enqueued_at=timezone.now())
     _start_after_commit(document.id)
     return job
+
+
+def choose_lane(document: Document) -> str:
+    """Priority for the paid tier; bulk for very large documents and for many at once."""
+    if document.owner.groups.filter(name=settings.EXORA_PRIORITY_GROUP).exists():
+        return Job.Lane.PRIORITY
+    if (document.page_count or 0) > settings.EXORA_BULK_PAGES:
+        return Job.Lane.BULK
+    waiting = Document.objects.filter(owner=document.owner).exclude(status__in=Document.FINISHED).count()
+    if waiting >= settings.EXORA_BULK_DOCUMENTS:
+        return Job.Lane.BULK
+    return Job.Lane.STANDARD
 
 
 def _start_after_commit(document_id: str | UUID) -> None:
@@ -65,6 +78,9 @@ def plan_pages(document: Document, page_count: int) -> list[int]:
     Document.objects.filter(id=document.id, status=Document.Status.CONVERTING).update(
         status=Document.Status.READING, page_count=page_count
     )
+    # Pages are sent a window at a time from here on (dispatch.send_next_pages): any earlier
+    # sending, before a retry or a repeated start, no longer counts.
+    Page.objects.filter(document=document, status=Page.Status.PENDING).update(message_id="")
     to_read = list(
         Page.objects.filter(document=document).exclude(status=Page.Status.DONE).values_list("number", flat=True)
     )

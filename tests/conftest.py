@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from dramatiq.brokers.stub import StubBroker
 from rest_framework.test import APIClient
 
-QUEUES = ("documents", "pages")
+QUEUES = ("documents", "pages-priority", "pages", "pages-bulk")
 
 
 @pytest.fixture

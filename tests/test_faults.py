@@ -154,7 +154,7 @@ def test_pages_whose_messages_redis_lost_are_sent_again(api_client, stub_broker,
 
     # THEN exactly the lost pages were sent again, with new message ids
     assert sorted(recovered.resent_pages) == [(str(document.id), 2), (str(document.id), 3)]
-    assert stub_broker.queues["pages"].qsize() == 2
+    assert stub_broker.queues["pages-priority"].qsize() == 2  # they waited once: ahead of new pages
     assert Page.objects.get(document=document, number=1).message_id == kept
 
 

@@ -304,6 +304,11 @@ def e2e_env(transactional_db, e2e_redis, collected_static) -> dict[str, str]:
         "EXORA_BROKER": "redis",
         "REDIS_URL": e2e_redis,
         "EXORA_DATA_DIR": os.environ["EXORA_DATA_DIR"],
+        "EXORA_WORKERS": "2",
+        "EXORA_WORKER_THREADS": "1",
+        # Recovery as in production, on a shorter clock so fault tests finish in minutes.
+        "EXORA_RECOVERY_INTERVAL_SECONDS": "1",
+        "EXORA_LEASE_SECONDS": "6",
         "EXORA_LOG_LEVEL": "INFO",  # the worker pool is ready when its processes say so
         "PYTHONUNBUFFERED": "1",
     }
@@ -323,7 +328,7 @@ def e2e_processes(request, tmp_path) -> Iterator[E2EProcesses]:
 def idle_worker_pool(e2e_env, e2e_processes) -> Iterator[WorkerPool]:
     """Two worker processes of one thread each, as the Procfile runs them; not started yet."""
     processes = 2
-    args = [sys.executable, "manage.py", "rundramatiq", "--processes", str(processes), "--threads", "1"]
+    args = [sys.executable, "manage.py", "runworkers"]  # sized by EXORA_WORKERS in e2e_env
     process = e2e_processes.add(ManagedProcess("worker", args, e2e_env, e2e_processes.log_dir / "worker.log"))
     pool = WorkerPool(process, processes, e2e_processes)
     yield pool

@@ -15,4 +15,11 @@ class Command(BaseCommand):
         # holds one message beyond the one it runs, so a free worker takes the next page
         # instead of one queued behind a busy worker.
         os.environ.setdefault("dramatiq_queue_prefetch", "1")
-        call_command("rundramatiq", processes=settings.EXORA_WORKERS, threads=settings.EXORA_WORKER_THREADS)
+        call_command(
+            "rundramatiq",
+            processes=settings.EXORA_WORKERS,
+            threads=settings.EXORA_WORKER_THREADS,
+            # On SIGTERM a worker finishes the page it reads; one that does not in time is
+            # killed, and its page recovered when its lease runs out.
+            worker_shutdown_timeout=(settings.EXORA_PAGE_TIMEOUT + 10) * 1000,
+        )
