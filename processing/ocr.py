@@ -24,6 +24,8 @@ def ocr_page(image_path: Path, *, languages: str, dpi: int, timeout: int) -> tup
             timeout=timeout,
         )
     except TesseractError as exc:  # before RuntimeError: TesseractError is a RuntimeError
+        if isinstance(exc.status, int) and exc.status < 0:  # killed by a signal: out of memory, most often
+            raise TransientError("The OCR engine was stopped while reading the page (out of memory?).") from exc
         raise PermanentError("This page could not be read by the OCR engine.") from exc
     except RuntimeError as exc:  # pytesseract's way of saying it killed a run that took too long
         raise TransientError(f"Reading the page took longer than {timeout} s.") from exc

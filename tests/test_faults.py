@@ -15,7 +15,8 @@ from django.utils import timezone
 from dramatiq.brokers.redis import RedisBroker
 
 from documents.models import Document, Page
-from processing import dispatch, pipeline, recovery
+from processing import dispatch, ocr, pipeline, recovery
+from processing.errors import TransientError
 from tests.conftest import drain, running_worker
 from tests.factories import scanned_pdf
 
@@ -177,3 +178,19 @@ def test_process_pid_is_part_of_the_worker_id():
     from processing.leases import worker_id
 
     assert worker_id().endswith(f":{os.getpid()}")
+
+
+def test_ocr_engine_killed_by_a_signal_is_transient(tmp_path, monkeypatch):
+    # GIVEN an OCR engine that the kernel kills (as the OOM killer would)
+    script = tmp_path / "tesseract-killed"
+    real = shutil.which("tesseract")
+    script.write_text(f'#!/bin/sh\n[ "$1" = "--version" ] && exec {real} --version\nkill -9 $$\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(script))
+    image = tmp_path / "page.png"
+    image.write_bytes(b"not really read")
+
+    # WHEN a page is read
+    # THEN the failure is one worth retrying, not the page's fault
+    with pytest.raises(TransientError, match="stopped while reading"):
+        ocr.ocr_page(image, languages="eng", dpi=300, timeout=10)
