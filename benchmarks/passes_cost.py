@@ -1,6 +1,6 @@
 """Cost of the extraction passes: start-up, a 50-page document on one core, and RSS.
 
-    .venv/bin/python benchmarks/passes_cost.py [--pages 50] [--repeat 3]
+    .venv/bin/python benchmarks/passes_cost.py [--pages 50] [--repeat 3] [--worker]
 
 The document is the evaluation corpus's narratives (tests/data/medcorpus) laid out as printed
 pages with word boxes, as the pipeline stores them: ~60 lines and ~300-400 words a page,
@@ -67,7 +67,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--worker", action="store_true", help="load Django and the actors first, as a worker does")
     options = parser.parse_args()
+    if options.worker:
+        import django
+
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exora.settings")
+        django.setup()
+        import processing.actors  # noqa: F401 - what a worker process has loaded
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core, as a worker thread has
     base = rss_mb()
@@ -92,6 +99,7 @@ def main() -> None:
         timings.append(time.perf_counter() - clock)
     found = {kind: len(items) for kind, items in result["records"].items()}
     print(f"python {sys.version.split()[0]}, one core (affinity {sorted(os.sched_getaffinity(0))})")
+    print(f"{'worker (Django and actors loaded)' if options.worker else 'passes alone'}")
     print(f"start-up: vocabularies loaded in {startup:.2f} s; RSS {base:.0f} MB -> {after_startup:.0f} MB")
     print(f"document: {len(pages)} pages, {words} words ({words / len(pages):.0f} a page)")
     print(
