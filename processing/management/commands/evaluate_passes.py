@@ -58,9 +58,7 @@ class Command(BaseCommand):
             clock = time.perf_counter()
             result = run_passes(read_pages[document.name], date_order="MDY")
             passes_seconds += time.perf_counter() - clock
-            printed = " ".join(
-                b.text + " " + " ".join(" ".join(r) for r in [b.header, *b.rows]) for b in document.blocks
-            )
+            printed = "\n".join(_rows(document))
             score_document(document.gold, result["records"], tallies, negation, document.name, printed)
         self._report(tallies, negation, show_errors)
         self._encounters(documents, cache, read_pages)
@@ -168,6 +166,14 @@ class Command(BaseCommand):
         self.stdout.write(
             f"encounter boundaries: TP {tp} FP {fp} FN {fn}; P {precision:.2f} R {recall:.2f} F1 {f1:.2f} (goal 0.90)"
         )
+
+
+def _rows(document: Any) -> list[str]:
+    """The printed rows of a document: each paragraph, each table row."""
+    rows = []
+    for block in document.blocks:
+        rows += [block.text] if block.kind != "table" else [" ".join(r) for r in [block.header, *block.rows]]
+    return rows
 
 
 def _varied(rng: random.Random, pool: list) -> list:

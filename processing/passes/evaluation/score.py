@@ -188,19 +188,21 @@ def _score_match(
 
 
 def _lab_printed(answer: dict[str, Any], printed: str) -> bool:
-    """Whether the printout shows the key's value (and unit) at all."""
-    text = printed.lower()
+    """Whether a printed row (one per line of `printed`) shows the key's value with its unit."""
     value = answer.get("value")
     if value is None:
         return True
     if isinstance(value, float):
         forms = {f"{value:g}", f"{value}", f"{value:.1f}", f"{value:.2f}"}
-        if not any(re.search(rf"(?<![\d.]){re.escape(f)}(?!\d)", text) for f in forms):
-            return False
-    elif str(value).lower() not in text:
-        return False
+        forms |= {f[1:] for f in forms if f.startswith("0.")}  # printed '.01'
+
+        pattern = "|".join(re.escape(f) for f in forms)
+        rows = [row for row in printed.lower().splitlines() if re.search(rf"(?<![\d.])({pattern})(?!\d)", row)]
+    else:
+        shown = re.sub(r"\s*\([^)]*\)$", "", str(value).lower())  # 'irregular (finding)': coded suffix
+        rows = [row for row in printed.lower().splitlines() if shown in row]
     unit = str(answer.get("unit") or "").lower()
-    return not unit or unit == "1" or unit in text
+    return any(not unit or unit == "1" or unit in row for row in rows)
 
 
 def _unique(kind: str, answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
