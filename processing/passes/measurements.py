@@ -7,6 +7,7 @@ order: value, unit, range, flag.
 """
 
 import re
+from functools import cache
 from typing import Any
 
 from processing.passes import context, dates, vocabulary
@@ -42,13 +43,18 @@ COLUMN_ROLES = {
 }
 
 
+@cache
+def _role_names() -> dict[str, str]:
+    return {vocabulary.norm(name): role for role, names in COLUMN_ROLES.items() for name in names}
+
+
 def _column_roles(line: Line) -> dict[str, Cell]:
     roles: dict[str, Cell] = {}
+    names = _role_names()
     for cell in line.cells:
-        key = vocabulary.norm(cell.text)
-        for role, names in COLUMN_ROLES.items():
-            if key in {vocabulary.norm(n) for n in names} and role not in roles:
-                roles[role] = cell
+        role = names.get(vocabulary.norm(cell.text))
+        if role is not None and role not in roles:
+            roles[role] = cell
     return roles
 
 

@@ -55,10 +55,15 @@ def _frequency_index() -> vocabulary.PhraseIndex:
     return index
 
 
-def _phrase_in(tokens: list[str], table: dict[str, str] | list[str]) -> tuple[str, str] | None:
+_KEYS: dict[int, tuple[dict[tuple[str, ...], str], int]] = {}
+
+
+def _phrase_in(tokens: list[str], table: dict[str, str] | tuple[str, ...] | list[str]) -> tuple[str, str] | None:
     """The first phrase of `table` printed in tokens (longest wins at a position)."""
-    keys = {vocabulary.norm_tokens(k): k for k in table}
-    longest = max((len(k) for k in keys), default=1)
+    if id(table) not in _KEYS:  # the tables are module-level constants: index each once
+        keys = {vocabulary.norm_tokens(k): k for k in table}
+        _KEYS[id(table)] = keys, max((len(k) for k in keys), default=1)
+    keys, longest = _KEYS[id(table)]
     for i in range(len(tokens)):
         for n in range(longest, 0, -1):
             key = keys.get(tuple(tokens[i : i + n]))
@@ -148,7 +153,7 @@ def allergy(mention: Mention) -> dict[str, Any]:
     tokens = list(vocabulary.norm_tokens(rest.text))
     found = vocabulary.conditions().find(tokens)
     reactions = [" ".join(tokens[s:e]) for s, e, entry in found if entry.kind == "condition"]
-    severity = _phrase_in(tokens, list(SEVERITIES))
+    severity = _phrase_in(tokens, SEVERITIES)
     return mention_record(
         mention,
         rest.words,
@@ -170,7 +175,7 @@ def allergy_from_row(line: Line, position: int, ctx: Any) -> dict[str, Any] | No
         return None
     rest_tokens = list(vocabulary.norm_tokens(" ".join(c.text for c in line.cells[1:])))
     reactions = [" ".join(rest_tokens[s:e]) for s, e, _ in vocabulary.conditions().find(rest_tokens)]
-    severity = _phrase_in(rest_tokens, list(SEVERITIES))
+    severity = _phrase_in(rest_tokens, SEVERITIES)
     if not reactions and not severity:
         return None  # a real allergy row names a reaction or a severity
     return record(
