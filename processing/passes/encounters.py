@@ -40,6 +40,12 @@ START_LABELS = re.compile(
     r"date of encounter|document date|date)\s*:?\s*",
     re.I,
 )
+# The labels that head a visit (not 'Date:' or 'Collected:', which a table inside a note has)
+VISIT_LABELS = re.compile(
+    r"\b(date of service|dos|service date|visit date|date of visit|encounter date|admission date|"
+    r"date of admission|exam date|report date|date of encounter)\s*:?\s*",
+    re.I,
+)
 END_LABELS = re.compile(r"\b(discharge date|date of discharge|discharged)\s*:?\s*", re.I)
 TOP = 0.3  # a title counts near the top: the first 30% of the page, or its first 6 lines
 
@@ -50,6 +56,7 @@ class Encounter:
     type: str
     title: str
     patient: dict[str, str] = field(default_factory=dict)
+    date: str | None = None  # of service, as found on its first page
 
 
 def find_encounters(lines: list[Line]) -> list[dict[str, Any]]:
@@ -73,10 +80,16 @@ def find_encounters(lines: list[Line]) -> list[dict[str, Any]]:
             new_report = title is not None and (
                 title[0] != current.type or _norm(title[1]) != _norm(current.title) or previous_ended
             )
-            start = changed_patient or (not continues and new_report)
+            # a page headed with another date of service is another visit, title or not
+            top = page[:8]
+            ends = [k for k, line in enumerate(top) if END_OF_REPORT.search(line.text)]
+            page_date = _visit_date(top[: ends[0]] if ends else top)  # after an end line: mid-page rule
+            new_date = bool(page_date and current.date and page_date != current.date)
+            start = changed_patient or (not continues and (new_report or new_date))
         if start:
             kind, text = title or ("other", "")
             found.append(Encounter(indexes[title_at] if title else indexes[0], kind, text, patient))
+            found[-1].date = _service_dates(page[title_at if title else 0 :][:40])[0]
         elif current is not None and patient and not current.patient:
             current.patient = patient
         # mid-page: a title after an end-of-report line starts the next report on this page
@@ -88,6 +101,7 @@ def find_encounters(lines: list[Line]) -> list[dict[str, Any]]:
                 mid = _title_line(line, anywhere=_big(line, page) or line.text.isupper())
                 if mid is not None and found[-1].start != indexes[k]:
                     found.append(Encounter(indexes[k], mid[0], mid[1], _patient(page[k:])))
+                    found[-1].date = _service_dates(page[k : k + 40])[0]
                     ended_at = None
         previous_ended = ended_at is not None
     return [_describe(e, n, lines, found) for n, e in enumerate(found)]
@@ -186,6 +200,15 @@ def _describe(encounter: Encounter, n: int, lines: list[Line], all_found: list[E
         "patient": encounter.patient or None,
         "_start": encounter.start,
     }
+
+
+def _visit_date(lines: list[Line]) -> str | None:
+    for line in lines:
+        if match := VISIT_LABELS.search(line.text):
+            found = dates.parse_date(line.text[match.end() :])
+            if found:
+                return found.iso
+    return None
 
 
 def _service_dates(lines: list[Line]) -> tuple[str | None, str | None, bool]:

@@ -106,3 +106,16 @@ def test_a_report_that_starts_mid_page():
         ("progress_note", [1, 2], "2023-01-05"),
         ("imaging_report", [2], "2023-01-09"),
     ]
+
+
+def test_untitled_visits_split_on_their_date_of_service():
+    # GIVEN two visit notes with no title and no page numbers, one page each
+    pages = [
+        text_page(["Patient: Maria Lopez", "Date of Service: 01/05/2023", "Assessment: asthma"], 1),
+        text_page(["Patient: Maria Lopez", "Date of Service: 02/11/2023", "Assessment: asthma, improved"], 2),
+        text_page(["Patient: Maria Lopez", "LABS", "Date: 02/12/2023", "Sodium 139 mmol/L"], 3),
+    ]
+    # WHEN the passes run
+    encounters = run_passes(pages)["encounters"]
+    # THEN a new visit starts where the date of service changes, not at a dated table
+    assert [(e["pages"], e["start_date"]) for e in encounters] == [([1], "2023-01-05"), ([2, 3], "2023-02-11")]
