@@ -30,6 +30,7 @@ GOALS = {"medications": 0.9, "vitals": 0.9, "allergies": 0.9, "immunizations": 0
 GOALS["conditions"] = 0.8
 GOALS["labs (value+unit), as printed"] = 0.85
 STITCHED_SETS = 16
+UNTITLED_SETS = 4  # after the 16: page-aligned reports printed with no title and no page numbers
 DOCUMENTS_PER_SET = 4
 
 
@@ -131,20 +132,25 @@ class Command(BaseCommand):
         tp = fp = fn = 0
         rng = random.Random(6)  # noqa: S311 - the same stitched sets every run, no secret
         pool = sorted(documents, key=lambda d: d.name)
-        for n in range(STITCHED_SETS):
+        for n in range(STITCHED_SETS + UNTITLED_SETS):
             # the first half mixes report types; the second takes any reports, so two progress
             # notes of different dates can follow each other
-            picked = _varied(rng, pool) if n < STITCHED_SETS // 2 else rng.sample(pool, DOCUMENTS_PER_SET)
+            untitled = n >= STITCHED_SETS
+            if untitled:  # reports of different dates: only the date of service tells them apart
+                dated = [d for d in pool if d.date]
+                picked = rng.sample(dated, DOCUMENTS_PER_SET)
+            else:
+                picked = _varied(rng, pool) if n < STITCHED_SETS // 2 else rng.sample(pool, DOCUMENTS_PER_SET)
             chosen = [dataclasses.replace(d, patient=None) for d in picked]
             patient = _varied(rng, pool)[0].patient  # one patient's record: the banner does not change
             chosen = [dataclasses.replace(d, patient=patient) for d in chosen]
-            continuous = n % 2 == 1
+            continuous = n % 2 == 1 and not untitled
             if continuous:
                 stitched, starts = pages.read_continuous(chosen, cache)
             else:
                 stitched, starts = [], []
                 for document in chosen:
-                    read, _ = pages.read(document, cache)
+                    read, _ = pages.read(document, cache, untitled=untitled)
                     starts.append(len(stitched) + 1)
                     stitched += [{**page, "number": len(stitched) + k + 1} for k, page in enumerate(read)]
             encounters = run_passes(stitched)["encounters"]
@@ -155,6 +161,7 @@ class Command(BaseCommand):
             fp += sum((found - truth).values())
             fn += sum((truth - found).values())
             layout = "continuous, reports start mid-page" if continuous else "page-aligned"
+            layout = "untitled, no page numbers" if untitled else layout
             found_on = [e["pages"][0] for e in encounters if e["pages"]]
             self.stdout.write(
                 f"  stitched set {n + 1} ({layout}): {len(stitched)} pages, {', '.join(d.kind for d in chosen)}; "

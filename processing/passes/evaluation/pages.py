@@ -22,13 +22,18 @@ def has_footer(doc: Document) -> bool:
     return int(hashlib.sha256(doc.name.encode()).hexdigest(), 16) % 2 == 0
 
 
-def pdf_of(doc: Document) -> bytes:
-    return render(corpus.printable(doc), doc.blocks, footer=has_footer(doc))
+def pdf_of(doc: Document, untitled: bool = False) -> bytes:
+    """`untitled`: no title and no page numbers, only the banner and the date of service,
+    as some visit notes print, so that only the date tells one visit from the next."""
+    header = corpus.printable(doc)
+    if untitled:
+        header["title"] = ""
+    return render(header, doc.blocks, footer=has_footer(doc) and not untitled)
 
 
-def read(doc: Document, cache: Path = CACHE) -> tuple[list[dict[str, Any]], bool]:
+def read(doc: Document, cache: Path = CACHE, untitled: bool = False) -> tuple[list[dict[str, Any]], bool]:
     """The pages the pipeline reads from the printed `doc`, and whether they came from the cache."""
-    return read_pdf(pdf_of(doc), doc.name, cache)
+    return read_pdf(pdf_of(doc, untitled), doc.name, cache)
 
 
 def read_pdf(pdf: bytes, name: str, cache: Path = CACHE) -> tuple[list[dict[str, Any]], bool]:
