@@ -226,6 +226,8 @@ def condition(mention: Mention) -> dict[str, Any]:
         name=mention.text,
         name_normalised=mention.canonical,
         icd10=code or None,
+        # ICD-10-CM chapter R holds symptoms and signs: a complaint, not a problem-list entry
+        category="symptom" if code.startswith("R") else "problem",
         status=status_value,
         onset=onset.iso if onset else None,
     )

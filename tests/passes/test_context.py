@@ -72,3 +72,25 @@ def test_refused_vaccine_is_refused_not_given():
     assert (flu["date"], flu["status"], flu["cvx"]) == ("2010-08-15", "given", "141")
     tdap = only(immunizations, vaccine_normalised="Tdap/Td")
     assert (tdap["status"], tdap["negated"], tdap["date"]) == ("refused", True, "2015-11-15")
+
+
+def test_uncertain_and_none_known_statements():
+    # GIVEN a suspected diagnosis, a symptom, and statements that there is nothing to list
+    page = text_page(
+        [
+            "ASSESSMENT",
+            "Possible pneumonia. Complains of shortness of breath.",
+            "PROBLEM LIST: No known problems.",
+            "MEDICATIONS: No current medications.",
+        ]
+    )
+    # WHEN the passes run
+    records = run_passes([page])["records"]
+    # THEN the suspicion is marked uncertain, the symptom is told from a problem, and the
+    # 'nothing' statements are negated records naming nothing
+    pneumonia = only(records["conditions"], name_normalised="pneumonia")
+    assert "uncertain" in pneumonia["context"] and pneumonia["category"] == "problem"
+    assert only(records["conditions"], name_normalised="shortness of breath")["category"] == "symptom"
+    none = only(records["conditions"], no_known=True)
+    assert (none["name"], none["negated"]) == (None, True)
+    assert only(records["medications"], no_known=True)["negated"] is True

@@ -51,3 +51,13 @@ def test_passes_on_an_ocr_read_page(read_page):
     words = {tuple(w["box"]) for w in read_page[0]["words"]}
     assert metformin["boxes"] and all(tuple(box) in words for box in metformin["boxes"])
     assert metformin["text"].startswith("Metformin 500 mg")
+
+
+def test_database_pages_give_the_same_records(read_page):
+    # GIVEN the same page as a (unsaved) Page row, as the workers store it
+    from documents.models import Page
+
+    stored = [Page(number=p["number"], text=p["text"], words=p["words"], width=2550, height=1500) for p in read_page]
+    # WHEN the passes run on the rows and on the dicts
+    # THEN they find the same encounters and records
+    assert run_passes(stored) == run_passes(read_page)
