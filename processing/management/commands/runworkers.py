@@ -12,8 +12,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         # Dramatiq's default of 8 threads per process would run 8 Tesseracts per core. A worker
-        # holds one message beyond the one it runs, so a free worker takes the next page
-        # instead of one queued behind a busy worker.
+        # takes one message at a time, so the next page goes to whichever worker frees up
+        # first instead of waiting behind a busy one.
         os.environ.setdefault("dramatiq_queue_prefetch", "1")
         call_command(
             "rundramatiq",
