@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from tests.factories import born_digital_pdf, png, scanned_pdf
+from tests.factories import DATA, born_digital_pdf, png, scanned_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
-INVALID_PDF = Path("/work/shared/corpus/malformed/invalid.pdf")
+INVALID_PDF = DATA / "invalid.pdf"
 SCAN_LINE = "Blood glucose 5.4 mmol/L fasting."
 DIGITAL_LINES = ["Referral letter for cardiology review.", "Echocardiogram booked for March."]
 
