@@ -134,3 +134,35 @@ class Page(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document} p.{self.number}"
+
+
+class Prediction(models.Model):
+    """What we told the owner when a run of a document was queued, against what happened, so
+    that the error of the ETA can be measured. One row per run (a retry is a new run)."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="predictions")
+    enqueued_at = models.DateTimeField(help_text="The run this is about (Job.enqueued_at).")
+    predicted_at = models.DateTimeField()
+    position = models.PositiveIntegerField(null=True, blank=True)
+    predicted_start_p50 = models.DateTimeField(null=True, blank=True)
+    predicted_start_p90 = models.DateTimeField(null=True, blank=True)
+    predicted_finish_p50 = models.DateTimeField(null=True, blank=True)
+    actual_start = models.DateTimeField(null=True, blank=True, help_text="When its first page started being read.")
+    actual_finish = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True, help_text="When the owner was e-mailed it finished.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["document", "enqueued_at"], name="one_prediction_per_run")]
+
+    def __str__(self) -> str:
+        return f"prediction for {self.document_id} queued {self.enqueued_at:%H:%M:%S}"
+
+
+class NotificationPreference(models.Model):
+    """How a person wants to hear that a document finished; no row means the defaults."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    email_on_finish = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"notifications of {self.user}"

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
+from documents import events
 from documents.models import Document
 from documents.uploads import too_large_message
 from processing import services as processing_services
@@ -69,6 +70,8 @@ def create_document(owner, upload: UploadedFile, ocr_mode: str | None = None) ->
     with transaction.atomic():
         document.save()
         processing_services.create_job(document)
+        # A priority upload moves others back: they hear it with the reason.
+        transaction.on_commit(lambda: events.document_changed(document.id, queue=True))
     return document
 
 

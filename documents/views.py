@@ -9,7 +9,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from documents import selectors, services
+from documents import events, notifications, selectors, services
 from documents.uploads import too_large_message, upload_was_too_large
 from processing import selectors as processing_selectors
 from processing import services as processing_services
@@ -17,8 +17,11 @@ from processing import services as processing_services
 
 @login_required
 def document_list(request: HttpRequest) -> HttpResponse:
-    documents = selectors.documents_of(request.user)
-    return render(request, "documents/list.html", {"documents": documents})
+    context = {
+        "documents": selectors.documents_of(request.user),
+        "email_on_finish": notifications.wants_email_setting(request.user),
+    }
+    return render(request, "documents/list.html", context)
 
 
 @login_required
@@ -99,18 +102,18 @@ def download_json(request: HttpRequest, document_id: str) -> HttpResponse:
 
 @login_required
 def status_json(request: HttpRequest, document_id: str) -> HttpResponse:
-    """What the document page polls to stay current without reloading."""
+    """What the pages poll when their socket cannot work: the socket's message, plus the
+    status in words and whether it is finished."""
     document = selectors.document_of(request.user, document_id)
-    return HttpResponse(
-        json.dumps(
-            {
-                "id": str(document.id),
-                "status": document.status,
-                "status_text": document.status_text,
-                "pages_done": document.pages_done,
-                "pages_total": document.page_count,
-                "finished": document.is_finished,
-            }
-        ),
-        content_type="application/json",
-    )
+    state = events.state_of(document)
+    state["status_text"] = document.status_text
+    return HttpResponse(json.dumps(state), content_type="application/json")
+
+
+@login_required
+@require_POST
+def notification_preferences(request: HttpRequest) -> HttpResponse:
+    enabled = request.POST.get("email_on_finish") == "on"
+    notifications.set_email_on_finish(request.user, enabled)
+    messages.success(request, "You will get an e-mail when a document finishes." if enabled else "No more e-mails.")
+    return redirect("documents:list")

@@ -245,10 +245,14 @@ else:
     }
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 
+# Sockets' groups and the per-document event counters; tests point it at their own database.
+EXORA_EVENTS_REDIS_URL = env.get_str("EXORA_EVENTS_REDIS_URL", REDIS_URL)
+# Keys and group names start with this, so test runs side by side never hear each other.
+EXORA_EVENTS_PREFIX = env.get_str("EXORA_EVENTS_PREFIX", "exora")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {"hosts": [EXORA_EVENTS_REDIS_URL], "prefix": f"{EXORA_EVENTS_PREFIX}:asgi"},
     }
 }
 

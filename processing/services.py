@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from documents import events
 from documents.models import Document, Page
 from processing import dispatch, leases
 from processing.models import Attempt, Job
@@ -65,6 +66,7 @@ def begin(document_id: str) -> Document | None:
             document.started_at = now
             document.save(update_fields=["status", "started_at"])
             Job.objects.filter(document=document).update(started_at=now)
+            transaction.on_commit(lambda: events.document_changed(document_id))
     return document
 
 
@@ -81,6 +83,7 @@ def plan_pages(document: Document, page_count: int) -> list[int]:
     # Pages are sent a window at a time from here on (dispatch.send_next_pages): any earlier
     # sending, before a retry or a repeated start, no longer counts.
     Page.objects.filter(document=document, status=Page.Status.PENDING).update(message_id="")
+    transaction.on_commit(lambda: events.document_changed(document.id))
     to_read = list(
         Page.objects.filter(document=document).exclude(status=Page.Status.DONE).values_list("number", flat=True)
     )
@@ -139,6 +142,7 @@ def _store_page_row(document_id: str, result: PageResult, image_name: str, stage
             return False
         os.replace(staged, image_path)
         Document.objects.filter(id=document_id).update(pages_done=F("pages_done") + 1)
+        transaction.on_commit(lambda: events.document_changed(document_id))
         return _complete_if_all_read(document_id, now)
 
 
@@ -165,6 +169,7 @@ def fail(document_id: str, message: str) -> bool:
         if failed:
             Job.objects.filter(document_id=document_id).update(last_error=message)
             _finish_job(document_id, now)
+            transaction.on_commit(lambda: events.document_changed(document_id, queue=True))
     return bool(failed)
 
 
@@ -185,6 +190,7 @@ def cancel(document_id: str | UUID, by_user: AbstractUser) -> Document:
         document.finished_at = now
         document.save(update_fields=["status", "finished_at"])
         _finish_job(document_id, now)
+        transaction.on_commit(lambda: events.document_changed(document_id, queue=True))
     document.refresh_from_db()
     return document
 
@@ -215,6 +221,7 @@ def retry(document_id: str | UUID, by_user: AbstractUser | None = None) -> Docum
         document.save(update_fields=["status", "error", "pages_done", "started_at", "finished_at", "timings"])
         Job.objects.filter(document=document).update(enqueued_at=now, started_at=None, finished_at=None)
         _start_after_commit(document.id)
+        transaction.on_commit(lambda: events.document_changed(document.id, queue=True))
     return document
 
 
@@ -231,9 +238,12 @@ def _locked_for(document_id: str | UUID, user: AbstractUser | None) -> Document:
 
 def record_attempt_start(document_id: str, stage: str, page_number: int | None = None) -> Attempt | None:
     """Note that this worker process starts a run of `stage`; None when the document is gone."""
-    job_id = Job.objects.filter(document_id=document_id).values_list("id", flat=True).first()
-    if job_id is None:
+    job = Job.objects.filter(document_id=document_id).values("id", "enqueued_at").first()
+    if job is None:
         return None
+    job_id = job["id"]
+    if stage == Attempt.Stage.PAGE:  # the first page takes the document out of the queue
+        transaction.on_commit(lambda: events.page_started(document_id, job["enqueued_at"]))
     return Attempt.objects.create(
         job_id=job_id,
         stage=stage,
@@ -253,6 +263,8 @@ def record_attempt_end(attempt: Attempt | None, outcome: str, error: BaseExcepti
         attempt.error_class = type(error).__name__
         attempt.message = str(error)
     attempt.save(update_fields=["finished_at", "outcome", "error_class", "message"])
+    if outcome == Attempt.Outcome.RETRYING:
+        transaction.on_commit(lambda: events.document_changed(attempt.job.document_id))
 
 
 def _finish_job(document_id: str, now) -> None:

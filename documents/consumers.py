@@ -1,0 +1,77 @@
+"""The socket of the documents pages: `/ws/documents/`.
+
+On connect, a snapshot (one message per open document); then the events of the user's
+group, coalesced to at most one message per document per second. The last state always
+arrives: a state that comes too soon waits for the end of the second, replaced by any newer
+one meanwhile.
+"""
+
+import asyncio
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from documents import events
+
+MIN_INTERVAL = 1.0  # seconds between two messages about one document
+REFUSED = 4401
+
+
+class DocumentStatusConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=REFUSED)  # before accept: the handshake is refused
+            return
+        self.group = events.group_name(user.id)
+        self.last_sent: dict[str, float] = {}
+        self.last_seq: dict[str, int] = {}
+        self.pending: dict[str, dict] = {}
+        self.timers: dict[str, asyncio.TimerHandle] = {}
+        # Join before reading the snapshot, so no change falls between the two.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        for item in await database_sync_to_async(events.open_documents_of)(user.id):
+            await self._send_now(item)
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            for timer in self.timers.values():
+                timer.cancel()
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: dict, **kwargs) -> None:
+        """Clients only listen; a {"type": "snapshot"} asks for a fresh snapshot."""
+        if content.get("type") == "snapshot":
+            for item in await database_sync_to_async(events.open_documents_of)(self.scope["user"].id):
+                await self._send_now(item)
+
+    async def document_status(self, event: dict) -> None:
+        """A group message from events.send_to_users: several documents of this user."""
+        loop = asyncio.get_running_loop()
+        for item in event["documents"]:
+            document_id = item["id"]
+            if item["seq"] <= max(self.last_seq.get(document_id, 0), self.pending.get(document_id, {}).get("seq", 0)):
+                continue  # an older state than one already sent or waiting
+            self.pending[document_id] = item
+            if document_id in self.timers:
+                continue  # the waiting send will take this newer state
+            wait = self.last_sent.get(document_id, -MIN_INTERVAL) + MIN_INTERVAL - loop.time()
+            if wait <= 0:
+                await self._flush(document_id)
+            else:
+                self.timers[document_id] = loop.call_later(
+                    wait, lambda d=document_id: asyncio.ensure_future(self._flush(d))
+                )
+
+    async def _flush(self, document_id: str) -> None:
+        self.timers.pop(document_id, None)
+        item = self.pending.pop(document_id, None)
+        if item is not None:
+            await self._send_now(item)
+
+    async def _send_now(self, item: dict) -> None:
+        document_id = item["id"]
+        self.last_sent[document_id] = asyncio.get_running_loop().time()
+        self.last_seq[document_id] = max(self.last_seq.get(document_id, 0), item["seq"])
+        await self.send_json(item)

@@ -1,0 +1,178 @@
+"""Telling people, over their sockets, that something they see has changed.
+
+`document_changed(id)` sends the document's state to its owner; `queue_changed()` sends every
+queued document's state to its owner, because when one document starts every position behind
+it moves. Both compute the queue once (processing.queue_position) and send one group message
+per user (group `user-<id>`, never a global group), whatever the number of sockets.
+
+They are called after commit from the places that change a document (processing.services,
+documents.services), in web and worker processes alike, through the Redis channel layer.
+Publishing never breaks processing: an error is logged and the change is left to the next
+event or to the page's polling.
+"""
+
+import asyncio
+import logging
+from collections import defaultdict
+from datetime import timedelta
+
+import redis
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+from documents import notifications
+from documents.models import Document
+from processing.queue_position import QueueState, queue_states
+
+logger = logging.getLogger(__name__)
+
+EVENT_TYPE = "document.status"
+# Finished documents are still shown (and sent on connect) this long, for the toast.
+RECENTLY_FINISHED = timedelta(minutes=1)
+SEQ_KEY = "{}:seq:{}"
+STARTED_KEY = "{}:started:{}:{}"
+SEQ_TTL = 30 * 86_400
+
+_redis: redis.Redis | None = None
+
+
+def group_name(user_id: int) -> str:
+    return f"user-{user_id}"
+
+
+def _client() -> redis.Redis:
+    global _redis
+    if _redis is None:
+        _redis = redis.Redis.from_url(settings.EXORA_EVENTS_REDIS_URL, socket_timeout=5)
+    return _redis
+
+
+# --- What a user sees ------------------------------------------------------------------------
+
+
+def payload(document: Document, state: QueueState | None) -> dict:
+    """The JSON of one document as the socket and status.json send it (without `seq`)."""
+    position = state.position if state else None
+    return {
+        "type": EVENT_TYPE,
+        "id": str(document.id),
+        "status": document.status,
+        "stage": document.status_text,
+        "position": position,
+        "eta_seconds": state.eta_seconds if state else None,
+        "pages_done": document.pages_done,
+        "pages_total": document.page_count,
+        "message": state.message if state else "",
+        "finished": document.is_finished,
+    }
+
+
+def open_documents_of(user_id: int) -> list[dict]:
+    """The snapshot: every unfinished document of the user, and those finished a minute ago."""
+    since = timezone.now() - RECENTLY_FINISHED
+    documents = list(
+        Document.objects.filter(owner_id=user_id)
+        .exclude(status__in=Document.FINISHED, finished_at__lt=since)
+        .order_by("created_at")
+    )
+    states = queue_states() if any(not d.is_finished for d in documents) else {}
+    return with_seq([payload(d, states.get(str(d.id))) for d in documents])
+
+
+def state_of(document: Document) -> dict:
+    """One document's payload, for status.json; computes the queue when it is unfinished."""
+    state = None if document.is_finished else queue_states().get(str(document.id))
+    return with_seq([payload(document, state)], advance=False)[0]
+
+
+def with_seq(payloads: list[dict], *, advance: bool = True) -> list[dict]:
+    """Number each payload with its document's next sequence number (a Redis counter per
+    document, shared by every process), so a client can drop a late, older state."""
+    if not payloads:
+        return payloads
+    pipe = _client().pipeline(transaction=False)
+    for item in payloads:
+        key = SEQ_KEY.format(settings.EXORA_EVENTS_PREFIX, item["id"])
+        if advance:
+            pipe.incr(key)
+            pipe.expire(key, SEQ_TTL)  # forgotten after a month: no page stays open that long
+        else:
+            pipe.get(key)
+    results = pipe.execute()[:: 2 if advance else 1]
+    for item, seq in zip(payloads, results, strict=True):
+        item["seq"] = int(seq or 0)
+    return payloads
+
+
+# --- Publishing --------------------------------------------------------------------------------
+
+
+def document_changed(document_id, *, queue: bool = False) -> None:
+    """Send the document's state to its owner; with `queue`, every queued document's too (a
+    document left the queue, or a priority one entered it)."""
+    try:
+        _publish([document_id], queue=queue)
+    except Exception:
+        logger.exception("could not publish the change of document %s", document_id)
+
+
+def queue_changed() -> None:
+    """Send every queued document's position and ETA to its owner."""
+    try:
+        _publish([], queue=True)
+    except Exception:
+        logger.exception("could not publish a change of the queue")
+
+
+def page_started(document_id, enqueued_at) -> None:
+    """A page of the document starts being read: the first one takes the document out of the
+    queue, which moves everyone behind it."""
+    try:
+        first = _client().set(
+            STARTED_KEY.format(settings.EXORA_EVENTS_PREFIX, document_id, enqueued_at.timestamp()),
+            1,
+            nx=True,
+            ex=86_400,
+        )
+    except redis.RedisError:
+        logger.exception("could not note that document %s started", document_id)
+        return
+    if first:
+        document_changed(document_id, queue=True)
+
+
+def _publish(document_ids: list, *, queue: bool) -> None:
+    states = queue_states()
+    wanted = {str(i) for i in document_ids}
+    if queue:
+        wanted |= {i for i, s in states.items() if s.position is not None}
+        notifications.record_predictions([s for s in states.values() if s.position is not None])
+    documents = Document.objects.filter(id__in=wanted)
+    by_user: dict[int, list[dict]] = defaultdict(list)
+    items = []
+    for document in documents:
+        item = payload(document, states.get(str(document.id)))
+        items.append(item)
+        by_user[document.owner_id].append(item)
+        if document.is_finished and str(document.id) in {str(i) for i in document_ids}:
+            notifications.document_finished(document)
+    with_seq(items)
+    if by_user:
+        send_to_users(dict(by_user))
+
+
+def send_to_users(by_user: dict[int, list[dict]]) -> None:
+    """One group message per user, all sent at once on one event loop."""
+    layer = get_channel_layer()
+
+    async def send_all() -> None:
+        await asyncio.gather(
+            *(
+                layer.group_send(group_name(user_id), {"type": EVENT_TYPE, "documents": documents})
+                for user_id, documents in by_user.items()
+            )
+        )
+
+    async_to_sync(send_all)()
