@@ -157,7 +157,7 @@ def queue_states(now: datetime | None = None) -> dict[str, QueueState]:
         return {}
     times = page_times()
     workers = workers_alive(now)
-    running_left = _running_seconds_left(now, times)
+    running_left, running_pages = _running_pages(now, times)
     retrying = _retrying_documents([r["id"] for r in rows])
     window = settings.EXORA_DOCUMENT_WINDOW
 
@@ -166,8 +166,9 @@ def queue_states(now: datetime | None = None) -> dict[str, QueueState]:
         (r for r in rows if not r["started"]),
         key=lambda r: (LANE_ORDER.get(r["job__lane"], 1), r["job__enqueued_at"] or r["created_at"], str(r["id"])),
     )
-    # Pages the started documents still have queued ahead of any newcomer (at most a window).
-    pages_ahead = sum(min(_pages_left(r), window) for r in started)
+    # Pages the started documents still have queued ahead of any newcomer (at most a window);
+    # the pages being read now count by the time they have left instead.
+    pages_ahead = sum(min(_pages_left(r) - running_pages.get(str(r["id"]), 0), window) for r in started)
     seconds_left = sum(running_left.values())
     slots = max(workers.slots, 1)
 
@@ -221,9 +222,9 @@ def _pages_left(row: dict) -> int:
     return max((row["page_count"] or 1) - (row["pages_done"] or 0), 0)
 
 
-def _running_seconds_left(now: datetime, times: PageTimes) -> dict[str, float]:
-    """Per document, the seconds left on its pages being read now by a live lease. A page
-    whose lease ran out lost its worker: it is not running, it is waiting to be read again."""
+def _running_pages(now: datetime, times: PageTimes) -> tuple[dict[str, float], dict[str, int]]:
+    """Per document, the seconds left on its pages being read now by a live lease, and how
+    many. A page whose lease ran out lost its worker: it is waiting to be read again."""
     running = Attempt.objects.filter(
         stage=Attempt.Stage.PAGE,
         outcome="",
@@ -232,10 +233,12 @@ def _running_seconds_left(now: datetime, times: PageTimes) -> dict[str, float]:
         job__document__pages__lease_expires_at__gt=now,
     ).values_list("job__document_id", "started_at")
     left: dict[str, float] = {}
+    count: dict[str, int] = {}
     for document_id, started_at in running:
         elapsed = (now - started_at).total_seconds()
         left[str(document_id)] = left.get(str(document_id), 0.0) + max(times.typical - elapsed, 0.0)
-    return left
+        count[str(document_id)] = count.get(str(document_id), 0) + 1
+    return left, count
 
 
 def _retrying_documents(document_ids: list) -> set[str]:
