@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import close_old_connections
 from dramatiq.middleware import Middleware
 
+from exora.leadership import hold_leadership
+
 logger = logging.getLogger(__name__)
 
 LEADER_KEY = "exora:recovery-leader"
@@ -64,7 +66,7 @@ class WorkerSupervision(Middleware):
             self._guarded(lambda: self._recover_if_leader(broker, owner, interval))
 
     def _recover_if_leader(self, broker, owner: str, interval: float) -> None:
-        if hasattr(broker, "client") and not _hold_leadership(broker.client, owner, interval):
+        if hasattr(broker, "client") and not hold_leadership(broker.client, LEADER_KEY, owner, interval):
             return
         from processing import recovery
 
@@ -80,14 +82,3 @@ class WorkerSupervision(Middleware):
             logger.exception("supervision round failed; trying again next round")
         finally:
             close_old_connections()
-
-
-def _hold_leadership(client, owner: str, interval: float) -> bool:
-    """Take or keep the leader lock: one recovery loop at a time, whatever the number of hosts."""
-    ttl_ms = int(interval * 3 * 1000)
-    if client.set(LEADER_KEY, owner, nx=True, px=ttl_ms):
-        return True
-    if client.get(LEADER_KEY) == owner.encode():
-        client.pexpire(LEADER_KEY, ttl_ms)
-        return True
-    return False

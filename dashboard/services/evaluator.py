@@ -19,6 +19,7 @@ from django.utils import timezone
 from dashboard.models import AlertRule
 from dashboard.selectors.conditions import Context
 from dashboard.services import alerts, heartbeats, snapshot
+from exora import leadership
 
 logger = logging.getLogger(__name__)
 
@@ -41,20 +42,11 @@ def run_round(now: datetime | None = None) -> list[alerts.Event]:
 
 
 def hold_leadership(client, owner: str, interval: float) -> bool:
-    """Take or keep the leader lock for three intervals (as processing.middleware does)."""
-    ttl_ms = int(interval * 3 * 1000)
-    if client.set(LEADER_KEY, owner, nx=True, px=ttl_ms):
-        return True
-    if client.get(LEADER_KEY) == owner.encode():
-        client.pexpire(LEADER_KEY, ttl_ms)
-        return True
-    return False
+    return leadership.hold_leadership(client, LEADER_KEY, owner, interval)
 
 
 def release_leadership(client, owner: str) -> None:
-    """Let another evaluator take over at once after a clean stop."""
-    if client.get(LEADER_KEY) == owner.encode():
-        client.delete(LEADER_KEY)
+    leadership.release_leadership(client, LEADER_KEY, owner)
 
 
 def run_forever(stopping: threading.Event, owner: str, client=None, interval: float | None = None) -> None:
