@@ -146,17 +146,19 @@ def page_started(document_id, enqueued_at) -> None:
 def _publish(document_ids: list, *, queue: bool) -> None:
     states = queue_states()
     wanted = {str(i) for i in document_ids}
+    # The ETA given when a run is first queued is the one measured against what happens.
+    notifications.record_predictions([states[i] for i in wanted if i in states and states[i].position is not None])
     if queue:
         wanted |= {i for i, s in states.items() if s.position is not None}
-        notifications.record_predictions([s for s in states.values() if s.position is not None])
     documents = Document.objects.filter(id__in=wanted)
     by_user: dict[int, list[dict]] = defaultdict(list)
     items = []
+    changed = {str(i) for i in document_ids}
     for document in documents:
         item = payload(document, states.get(str(document.id)))
         items.append(item)
         by_user[document.owner_id].append(item)
-        if document.is_finished and str(document.id) in {str(i) for i in document_ids}:
+        if document.is_finished and str(document.id) in changed:
             notifications.document_finished(document)
     with_seq(items)
     if by_user:

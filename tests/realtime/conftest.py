@@ -15,6 +15,16 @@ from documents.models import Document, Page
 from exora.asgi import application
 from processing.models import Job
 
+# The real daphne and worker fixtures of the end-to-end suite, for the browser test.
+from tests.e2e.conftest import (  # noqa: F401
+    collected_static,
+    e2e_env,
+    e2e_processes,
+    e2e_redis,
+    idle_worker_pool,
+    web_server,
+)
+
 PASSWORD = "correct-horse-battery"
 _made = 0
 

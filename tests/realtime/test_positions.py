@@ -122,8 +122,8 @@ def test_predictions_are_recorded_and_completed_and_the_owner_is_emailed_once(al
     document = queued_document(alice, pages=1, ago=5)
     quiet = queued_document(bob, pages=1, ago=4)
     notifications.set_email_on_finish(bob, False)
-    # WHEN the queue changes, a prediction is kept for each queued run
-    events.queue_changed()
+    # WHEN it is uploaded, the ETA it was given is kept
+    events.document_changed(document.id, queue=True)  # as on upload
     prediction = Prediction.objects.get(document=document)
     assert prediction.position == 1 and prediction.predicted_start_p50 is not None
     # WHEN both documents complete

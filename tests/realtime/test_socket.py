@@ -187,7 +187,7 @@ def test_a_document_from_queued_to_completed(alice, stub_broker, settings):
     assert all(m["id"] == document_id for m in seen)
     assert [m["seq"] for m in seen] == sorted({m["seq"] for m in seen}), "seq must grow"
     assert [m["pages_done"] for m in seen] == sorted(m["pages_done"] for m in seen)
-    order = ["queued", "converting", "reading", "completed"]
+    order = [status.value for status in Document.Status]  # declared in the order they happen
     assert [order.index(m["status"]) for m in seen] == sorted(order.index(m["status"]) for m in seen)
     # (a position until a page starts being read, then none for good)
     positions = [m["position"] for m in seen]
