@@ -16,6 +16,7 @@ class Document(models.Model):
         QUEUED = "queued", "Queued"
         CONVERTING = "converting", "Converting"
         READING = "reading", "Reading"
+        EXTRACTING = "extracting", "Extracting records"
         COMPLETED = "completed", "Completed"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
@@ -45,6 +46,9 @@ class Document(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True)
+    # What the extraction passes found once every page was read (processing.passes):
+    # {"encounters": [...], "records": {kind: [...]}}; empty until then.
+    extraction = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from documents.models import Document, Page
-from processing.results import document_json, page_json
+from processing.results import document_json, extraction_json, page_json
 
 
 def documents_of(user) -> QuerySet[Document]:
@@ -25,18 +25,21 @@ def page_of(user, document_id, number: int) -> Page:
 
 
 def document_result(document: Document) -> dict:
-    """The document as `manage.py process --json` prints it: status, pages, words, timings."""
+    """The document as `manage.py process --json` prints it: status, pages, words, timings,
+    and the encounters and records the extraction found (empty until it ran)."""
     pages = [
         page_json(p.number, p.source, p.text, p.mean_confidence, p.words)
         for p in pages_of(document).filter(status=Page.Status.DONE)
     ]
-    return document_json(
+    result = document_json(
         file=document.original_name,
         status=document.status,
         error=document.error,
         pages=pages,
         timings=document.timings,
     )
+    result.update(extraction_json(document.extraction))
+    return result
 
 
 def document_text(document: Document) -> str:

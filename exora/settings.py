@@ -51,6 +51,9 @@ EXORA_OCR_DPI = env.get_int("EXORA_OCR_DPI", 300, minimum=50)
 EXORA_DISPLAY_DPI = env.get_int("EXORA_DISPLAY_DPI", 100, minimum=36)
 EXORA_OCR_LANGUAGES = "+".join(env.get_list("EXORA_OCR_LANGUAGES", ["eng"]))
 EXORA_PAGE_TIMEOUT = env.get_int("EXORA_PAGE_TIMEOUT_SECONDS", 180, minimum=5)
+# How the extraction passes read an all-numeric date that reads both ways (03/04/2015):
+# month first (US records) or day first. Such dates are marked ambiguous either way.
+EXORA_DATE_ORDER = env.get_choice("EXORA_DATE_ORDER", "mdy", ("mdy", "dmy")).upper()  # get_choice lowercases
 # One OCR page per core is the throughput limit; more threads only fight over the cores.
 EXORA_WORKERS = env.get_int("EXORA_WORKERS", os.cpu_count() or 1, minimum=1)
 EXORA_WORKER_THREADS = env.get_int("EXORA_WORKER_THREADS", 1, minimum=1)

@@ -79,6 +79,14 @@ def start_document(document_id: str) -> bool:
     return bool(numbers)
 
 
+# Once every page is read: the passes over the whole document, then it is completed. On the
+# documents queue, so that a finishing document does not wait behind other documents' pages.
+@dramatiq.actor(queue_name="documents", priority=0, **RETRY_OPTIONS)
+@_fails_document_when_out_of_retries(Attempt.Stage.EXTRACT)
+def extract_document(document_id: str) -> bool:
+    return pipeline.extract_document(document_id)
+
+
 def _read_page(document_id: str, number: int) -> bool | None:
     did_read = pipeline.read_document_page(document_id, number)
     if did_read:

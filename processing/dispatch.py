@@ -19,6 +19,13 @@ def send_start(document_id: str) -> None:
     start_document.send(document_id)
 
 
+def send_extract(document_id: str) -> None:
+    """Queue the extraction passes over a document whose pages are all read."""
+    from processing.actors import extract_document
+
+    extract_document.send(document_id)
+
+
 def send_next_pages(document_id: str, count: int) -> int:
     """Send up to `count` pages of the document not sent yet, in order, in the job's lane.
 

@@ -36,6 +36,18 @@ class WorkerSupervision(Middleware):
         for thread in self.threads:
             thread.start()
 
+    def after_process_boot(self, broker) -> None:
+        """Load the extraction vocabularies (4-7 s) before this process takes any message, so
+        that no document's extraction pays for it; they stay for the life of the process."""
+        from processing.passes import vocabulary  # apps are not loaded when this is built
+
+        try:
+            vocabulary.warm()
+        except Exception:
+            # Pages can still be read; the extraction loads them again, and fails and retries
+            # there with a reason, rather than this process never starting.
+            logger.exception("could not load the extraction vocabularies at start-up")
+
     def before_worker_shutdown(self, broker, worker) -> None:
         self.stopping.set()
 

@@ -35,6 +35,7 @@ class Attempt(models.Model):
     class Stage(models.TextChoices):
         START = "start", "Start (count the pages)"
         PAGE = "page", "Read a page"
+        EXTRACT = "extract", "Extract records (encounters, medications, labs...)"
 
     class Outcome(models.TextChoices):
         SUCCEEDED = "succeeded", "Succeeded"

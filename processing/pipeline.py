@@ -2,8 +2,10 @@
 
 1. `start_document`: count the pages, create a row per page and send one message per page,
    so that the pages of one large document spread over every worker.
-2. `read_document_page`: render and read one page, store it, and complete the document when
-   the last page is stored.
+2. `read_document_page`: render and read one page, store it, and, when it was the last page,
+   queue the extraction.
+3. `extract_document`: run the extraction passes (processing.passes) over all the pages at
+   once, store the encounters and records, and complete the document.
 
 `process_file` runs the same stages inline, without a broker or a database, for
 `manage.py process`.
@@ -14,9 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from documents.models import Document
+from django.conf import settings
+
+from documents.models import Document, Page
 from processing import leases, services, validation
 from processing.errors import PermanentError
+from processing.passes import run_passes
 from processing.reader import ReadOptions, read_page
 from processing.results import document_json, page_json
 
@@ -47,8 +52,25 @@ def read_document_page(document_id: str, number: int) -> bool:
         with tempfile.TemporaryDirectory(prefix=f"exora-{number}-") as workdir:
             result, display = read_page(document.source_path, document.mime_type, number, Path(workdir), options)
             if services.store_page(document_id, result, display):
-                logger.info("document %s completed (%s pages)", document_id, document.page_count)
+                logger.info("document %s read (%s pages); extracting", document_id, document.page_count)
     return True
+
+
+def extract_document(document_id: str) -> bool:
+    """Stage 3: the passes over every page read; False when the document is not extracting.
+
+    Pure over the stored pages, so a repeated or retried run recomputes the same result.
+    """
+    document = Document.objects.filter(id=document_id).first()
+    if document is None or document.status != Document.Status.EXTRACTING:
+        return False
+    started = time.perf_counter()
+    pages = list(document.pages.filter(status=Page.Status.DONE).order_by("number"))
+    extraction = run_passes(pages, date_order=settings.EXORA_DATE_ORDER)
+    completed = services.complete_extraction(document_id, extraction)
+    if completed:
+        logger.info("document %s completed: extraction took %.2f s", document_id, time.perf_counter() - started)
+    return completed
 
 
 def process_file(path: Path, mime_type: str, ocr_mode: str | None = None) -> dict:

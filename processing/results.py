@@ -3,6 +3,8 @@
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from processing.passes import RECORD_KINDS
+
 
 @dataclass
 class Word:
@@ -35,3 +37,14 @@ def page_json(number: int, source: str, text: str, mean_confidence: float | None
 
 def document_json(*, file: str, status: str, error: str, pages: list[dict], timings: dict[str, float]) -> dict:
     return {"file": file, "status": status, "error": error or None, "pages": pages, "timings": timings}
+
+
+def extraction_json(extraction: dict | None) -> dict:
+    """`encounters` and `records` as processing.passes.run_passes returns them; every record
+    kind is present, empty when nothing was found or the passes have not run."""
+    extraction = extraction or {}
+    records = extraction.get("records") or {}
+    return {
+        "encounters": extraction.get("encounters") or [],
+        "records": {kind: records.get(kind) or [] for kind in RECORD_KINDS},
+    }

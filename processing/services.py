@@ -88,16 +88,17 @@ def plan_pages(document: Document, page_count: int) -> list[int]:
         Page.objects.filter(document=document).exclude(status=Page.Status.DONE).values_list("number", flat=True)
     )
     if not to_read:
-        # A retried document whose pages were all read already: no page will come to complete it.
+        # A retried document whose pages were all read already: no page will come to finish reading.
         with transaction.atomic():
-            _complete_if_all_read(document.id, timezone.now())
+            _extract_if_all_read(document.id)
     return to_read
 
 
 def store_page(document_id: str, result: PageResult, display_image: Path) -> bool:
-    """Store a page that was read, once; complete the document when it was the last one.
+    """Store a page that was read, once; when it was the last one, the document goes on to
+    `extracting` and its extraction is queued (`complete_extraction` completes it).
 
-    Returns True when this call completed the document. The page count lives in the
+    Returns True when this call stored the last page. The page count lives in the
     database, so two deliveries of the same page, even at once, count it once.
     """
     image_name = f"documents/{document_id}/pages/{result.number:05d}.jpg"
@@ -143,18 +144,45 @@ def _store_page_row(document_id: str, result: PageResult, image_name: str, stage
         os.replace(staged, image_path)
         Document.objects.filter(id=document_id).update(pages_done=F("pages_done") + 1)
         transaction.on_commit(lambda: events.document_changed(document_id))
-        return _complete_if_all_read(document_id, now)
+        return _extract_if_all_read(document_id)
 
 
-def _complete_if_all_read(document_id, now) -> bool:
-    completed = (
+def _extract_if_all_read(document_id) -> bool:
+    """Once every page is stored, hand the document to the extraction stage, once.
+
+    The passes need all the pages at once (an encounter spans pages), so they run as one
+    more stage of the job rather than per page.
+    """
+    moved = (
         Document.objects.filter(id=document_id, pages_done=F("page_count"))
-        .exclude(status__in=Document.FINISHED)
-        .update(status=Document.Status.COMPLETED, finished_at=now)
+        .exclude(status__in=(*Document.FINISHED, Document.Status.EXTRACTING))
+        .update(status=Document.Status.EXTRACTING)
     )
-    if completed:
+    if moved:
+        # After commit, so that the worker sees the document extracting with all its pages.
+        transaction.on_commit(lambda: dispatch.send_extract(str(document_id)))
+    return bool(moved)
+
+
+def complete_extraction(document_id: str, extraction: dict) -> bool:
+    """Store what the passes found and complete the document; False when it is no longer
+    extracting (finished, cancelled or gone), in which case nothing is written.
+
+    A repeated run while still extracting simply overwrites: the passes are pure.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        # The lock orders this against cancel, as in _store_page_row.
+        document = Document.objects.select_for_update().filter(id=document_id).first()
+        if document is None or document.status != Document.Status.EXTRACTING:
+            return False
+        document.extraction = extraction
+        document.status = Document.Status.COMPLETED
+        document.finished_at = now
+        document.save(update_fields=["extraction", "status", "finished_at"])
         _finish_job(document_id, now)
-    return bool(completed)
+        transaction.on_commit(lambda: events.document_changed(document_id))
+    return True
 
 
 def fail(document_id: str, message: str) -> bool:

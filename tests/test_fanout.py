@@ -2,6 +2,7 @@
 however often its page messages are delivered."""
 
 import io
+import json
 import logging
 import threading
 from pathlib import Path
@@ -152,7 +153,7 @@ def test_store_page_twice_stores_and_counts_once(user, tmp_path):
     stored_again = services.store_page(str(document.id), first, first_image)
 
     # THEN only the first call stored it: counted once, its text kept, the document still reading
-    assert (stored, stored_again) == (False, False)  # neither completed the document
+    assert (stored, stored_again) == (False, False)  # neither stored the last page
     assert snapshot(document) == after_first
     assert after_first[:2] == ("reading", 1)
     assert after_first[3][0][1:3] == ("done", "Admitted overnight.")
@@ -162,10 +163,10 @@ def test_store_page_twice_stores_and_counts_once(user, tmp_path):
     after_last = snapshot(document)
     completed_again = services.store_page(str(document.id), second, second_image)
 
-    # THEN the first of those completed the document, and the repeat changed nothing
+    # THEN the first of those stored the last page (the document goes on to its extraction
+    # stage, which completes it), and the repeat changed nothing
     assert (completed, completed_again) == (True, False)
-    assert after_last[:2] == ("completed", 2)
-    assert after_last[2] is not None
+    assert after_last[:3] == ("extracting", 2, None)
     assert snapshot(document) == after_last
 
 
@@ -191,10 +192,12 @@ def test_two_deliveries_storing_one_page_at_once_count_it_once(user, stub_broker
     for thread in threads:
         thread.join(timeout=30)
 
-    # THEN exactly one of them stored it and completed the document
+    # THEN exactly one of them stored it and sent the document on to its extraction
     assert sorted(outcomes) == [False, True]
     document.refresh_from_db()
-    assert (document.status, document.pages_done, document.page_count) == ("completed", 1, 1)
+    assert (document.status, document.pages_done, document.page_count) == ("extracting", 1, 1)
+    sent = [json.loads(m)["actor_name"] for m in stub_broker.queues["documents"].queue]
+    assert sent.count("extract_document") == 1  # after the upload's start_document
     assert Page.objects.get(document=document, number=1).text == "Night shift notes."
 
 

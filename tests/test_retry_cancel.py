@@ -60,11 +60,17 @@ def test_every_run_of_a_good_document_is_recorded(api_client, stub_broker, stub_
     # WHEN the workers run
     drain(stub_broker)
 
-    # THEN one start and one run per page were recorded, all succeeded, by this worker process
+    # THEN one start, one run per page and one extraction were recorded, all succeeded, by
+    # this worker process
     document.refresh_from_db()
     assert document.status == Document.Status.COMPLETED, document.error
     attempts = list(Attempt.objects.filter(job__document=document))
-    assert sorted((a.stage, a.page_number) for a in attempts) == [("page", 1), ("page", 2), ("start", None)]
+    assert sorted((a.stage, a.page_number or 0) for a in attempts) == [
+        ("extract", 0),
+        ("page", 1),
+        ("page", 2),
+        ("start", 0),
+    ]
     for attempt in attempts:
         assert attempt.outcome == Attempt.Outcome.SUCCEEDED
         assert attempt.worker == leases.worker_id()
@@ -183,7 +189,12 @@ def test_permanent_error_fails_once_and_retry_after_repair_completes(
     document.refresh_from_db()
     assert document.status == Document.Status.COMPLETED, document.error
     assert "Readable again after the repair" in document.pages.get(number=1).text
-    assert attempts_of(document) == [("start", None, "failed"), ("start", None, "succeeded"), ("page", 1, "succeeded")]
+    assert attempts_of(document) == [
+        ("start", None, "failed"),
+        ("start", None, "succeeded"),
+        ("page", 1, "succeeded"),
+        ("extract", None, "succeeded"),
+    ]
 
 
 def test_retry_reads_only_the_pages_not_read_yet(api_client, stub_broker, stub_worker):
@@ -205,7 +216,11 @@ def test_retry_reads_only_the_pages_not_read_yet(api_client, stub_broker, stub_w
     document.refresh_from_db()
     assert document.status == Document.Status.COMPLETED, document.error
     assert document.pages_done == 2
-    assert attempts_of(document) == [("start", None, "succeeded"), ("page", 2, "succeeded")]
+    assert attempts_of(document) == [
+        ("start", None, "succeeded"),
+        ("page", 2, "succeeded"),
+        ("extract", None, "succeeded"),
+    ]
     assert document.pages.get(number=1).done_at == first_read_at
     assert "Second half read again" in document.pages.get(number=2).text
 

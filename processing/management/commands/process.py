@@ -5,11 +5,13 @@ import sys
 from pathlib import Path
 
 import magic
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from processing.passes import run_passes
 from processing.pipeline import process_file
 from processing.rendering import SUPPORTED_TYPES
-from processing.results import document_json
+from processing.results import document_json, extraction_json
 
 
 class Command(BaseCommand):
@@ -25,6 +27,13 @@ class Command(BaseCommand):
         for path in files:
             result = self._process(path, ocr_mode)
             all_completed &= result["status"] == "completed"
+            # As the workers do: the passes run once every page is read, and only then.
+            found = (
+                run_passes(result["pages"], date_order=settings.EXORA_DATE_ORDER)
+                if result["status"] == "completed"
+                else None
+            )
+            result.update(extraction_json(found))
             self.stdout.write(_as_json(result) if json else _as_summary(result))
         if not all_completed:
             sys.exit(1)
