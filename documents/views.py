@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from documents import events, notifications, selectors, services
+from documents.extraction import extraction_view
 from documents.uploads import too_large_message, upload_was_too_large
 from processing import selectors as processing_selectors
 from processing import services as processing_services
@@ -48,6 +49,7 @@ def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
         "document": document,
         "pages": selectors.pages_of(document),
         "next_step": processing_selectors.next_step(document),
+        "extraction": extraction_view(document),
     }
     return render(request, "documents/detail.html", context)
 
