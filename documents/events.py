@@ -13,6 +13,7 @@ event or to the page's polling.
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from datetime import timedelta
 
@@ -34,6 +35,7 @@ RECENTLY_FINISHED = timedelta(minutes=1)
 SEQ_KEY = "{}:seq:{}"
 STARTED_KEY = "{}:started:{}:{}"
 SEQ_TTL = 30 * 86_400
+VERSION_KEY = "{}:queue-version"
 
 _redis: redis.Redis | None = None
 
@@ -77,8 +79,27 @@ def open_documents_of(user_id: int) -> list[dict]:
         .exclude(status__in=Document.FINISHED, finished_at__lt=since)
         .order_by("created_at")
     )
-    states = queue_states() if any(not d.is_finished for d in documents) else {}
+    unfinished = {str(d.id) for d in documents if not d.is_finished}
+    states = _shared_queue_states(unfinished) if unfinished else {}
     return with_seq([payload(d, states.get(str(d.id))) for d in documents])
+
+
+_snapshot_cache: dict[str, tuple] = {}
+SNAPSHOT_CACHE_SECONDS = 2.0
+
+
+def _shared_queue_states(needed: set[str]) -> dict[str, QueueState]:
+    """The queue for snapshots, shared by the sockets connecting at once (a page reload of
+    many people after a restart) as long as nothing was published meanwhile: each publish
+    bumps a version, so a snapshot never carries a state older than an event already sent."""
+    version = _client().get(VERSION_KEY.format(settings.EXORA_EVENTS_PREFIX))
+    cached = _snapshot_cache.get("states")
+    fresh = cached and cached[0] == version and time.monotonic() - cached[1] < SNAPSHOT_CACHE_SECONDS
+    if fresh and needed <= cached[2].keys():  # a document it does not know: count again
+        return cached[2]
+    states = queue_states()
+    _snapshot_cache["states"] = (version, time.monotonic(), states)
+    return states
 
 
 def state_of(document: Document) -> dict:
@@ -144,6 +165,7 @@ def page_started(document_id, enqueued_at) -> None:
 
 
 def _publish(document_ids: list, *, queue: bool) -> None:
+    _client().incr(VERSION_KEY.format(settings.EXORA_EVENTS_PREFIX))
     states = queue_states()
     wanted = {str(i) for i in document_ids}
     # The ETA given when a run is first queued is the one measured against what happens.
