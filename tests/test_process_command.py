@@ -56,7 +56,8 @@ def files(tmp_path):
 
 
 def assert_result_shape(result):
-    assert set(result) == {"file", "status", "error", "pages", "timings"}
+    assert set(result) == {"file", "status", "error", "pages", "timings", "encounters", "records"}
+    assert isinstance(result["encounters"], list) and isinstance(result["records"], dict)
     for page in result["pages"]:
         assert set(page) == {"number", "source", "text", "mean_confidence", "words"}
         for word in page["words"]:
