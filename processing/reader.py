@@ -60,7 +60,9 @@ def _read_pdf_page(path: Path, number: int, workdir: Path, options: ReadOptions)
 
     clock = time.perf_counter()
     dpi = rendering.capped_dpi(path, number, options.dpi, settings.EXORA_MAX_RENDER_PIXELS)
-    ocr_image = rendering.render_pdf_page(path, number, workdir, dpi=dpi, for_ocr=True, timeout=options.timeout)
+    ocr_image = rendering.embedded_scan(path, number, workdir, dpi=dpi) or rendering.render_pdf_page(
+        path, number, workdir, dpi=dpi, for_ocr=True, timeout=options.timeout
+    )
     display, width, height = _display_from_ocr_image(ocr_image, workdir, dpi, options.display_dpi)
     timings["render"] = round(time.perf_counter() - clock, 4)
     return _ocr(ocr_image, number, width, height, timings, options, dpi), display

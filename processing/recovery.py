@@ -101,13 +101,17 @@ def _resend_lost_messages(broker, recovered: Recovered) -> None:
             logger.warning("recovery: document %s had no page in flight; sending the next ones", document_id)
             recovered.resent_documents.append(str(document_id))
 
-    stalled = Document.objects.filter(
-        status__in=(Document.Status.QUEUED, Document.Status.CONVERTING), created_at__lt=settled_before
-    ).values_list("id", flat=True)
-    for document_id in stalled:
-        if not _start_message_pending(broker, str(document_id)):
-            logger.warning("recovery: start of document %s was lost; sending again", document_id)
-            dispatch.send_start(str(document_id))
+    # Documents waiting on a message of the documents queue: their start, or their extraction.
+    resend = {
+        Document.Status.QUEUED: dispatch.send_start,
+        Document.Status.CONVERTING: dispatch.send_start,
+        Document.Status.EXTRACTING: dispatch.send_extract,
+    }
+    stalled = Document.objects.filter(status__in=resend, created_at__lt=settled_before).values_list("id", "status")
+    for document_id, status in stalled:
+        if not _document_message_pending(broker, str(document_id)):
+            logger.warning("recovery: the %s message of document %s was lost; sending again", status, document_id)
+            resend[status](str(document_id))
             recovered.resent_documents.append(str(document_id))
 
 
@@ -124,8 +128,8 @@ def _messages_present(broker, queue_names: tuple[str, ...], message_ids: list[st
     return [any(answers[i : i + len(hashes)]) for i in range(0, len(answers), len(hashes))]
 
 
-def _start_message_pending(broker, document_id: str) -> bool:
-    """Whether a start message for the document is in Redis (they are few: we read them)."""
+def _document_message_pending(broker, document_id: str) -> bool:
+    """Whether a documents-queue message for the document is in Redis (they are few: we read them)."""
     for queue in ("documents", "documents.DQ"):
         for raw in broker.client.hvals(f"{broker.namespace}:{queue}.msgs"):
             if document_id in json.loads(raw).get("args", []):

@@ -1,15 +1,15 @@
-"""Turning a stored file into page images, one page at a time (poppler via pdf2image, Pillow).
+"""Turning a stored file into page images, one page at a time (poppler's pdftoppm, Pillow).
 
 Nothing here holds more than one page in memory: PDF pages are rendered by pdftoppm into a
 working folder, and image frames are copied out one by one.
 """
 
+import io
 import math
+import subprocess
 from pathlib import Path
 
 import pikepdf
-from pdf2image import convert_from_path
-from pdf2image.exceptions import PDFPopplerTimeoutError
 from PIL import Image, UnidentifiedImageError
 
 from processing.errors import PermanentError, TransientError
@@ -32,34 +32,93 @@ def capped_dpi(path: Path, number: int, dpi: int, max_pixels: int) -> int:
     return max(36, math.floor(math.sqrt(max_pixels / area_square_inches)))
 
 
-def render_pdf_page(path: Path, number: int, workdir: Path, *, dpi: int, for_ocr: bool, timeout: int) -> Path:
-    """Render one page: grayscale PGM for OCR, or a JPEG to display."""
-    options = (
-        {"grayscale": True, "fmt": "ppm"}
-        if for_ocr
-        else {
-            "fmt": "jpeg",
-            "jpegopt": {"quality": DISPLAY_JPEG_QUALITY, "optimize": False, "progressive": False},
-        }
-    )
+def embedded_scan(path: Path, number: int, workdir: Path, *, dpi: int) -> Path | None:
+    """The page's own JPEG, written to `workdir`, when the page is a plain scan: nothing but one
+    grayscale or RGB JPEG filling the page at exactly `dpi`. None for any other page.
+
+    These are the pixels pdftoppm would draw, without the ~250 ms of CPU poppler takes to
+    decode and redraw a 300-DPI letter page (a tenth of Tesseract's time on it); Tesseract
+    decodes the JPEG itself. Any doubt (rotation, crop, annotations, masks, other drawing,
+    another resolution or colour space) returns None, and the page is rendered as before.
+    """
     try:
-        paths = convert_from_path(
-            str(path),
-            dpi=dpi,
-            first_page=number,
-            last_page=number,
-            output_folder=str(workdir),
-            output_file=("ocr" if for_ocr else "display"),
-            single_file=True,
-            paths_only=True,
-            timeout=timeout,
-            **options,
-        )
-    except PDFPopplerTimeoutError as exc:
+        with pikepdf.open(path) as pdf:
+            found = _plain_scan_jpeg(pdf.pages[number - 1], dpi)
+        if found is None:
+            return None
+        data, size = found
+        with Image.open(io.BytesIO(data)) as header:  # the JPEG itself must agree with the PDF
+            if header.format != "JPEG" or header.mode not in ("L", "RGB") or header.size != size:
+                return None
+            if header.getexif().get(0x0112, 1) != 1:  # an EXIF rotation PDF viewers ignore
+                return None
+    except (pikepdf.PdfError, OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None
+    target = workdir / "ocr.jpg"
+    target.write_bytes(data)
+    return target
+
+
+def _plain_scan_jpeg(page: pikepdf.Page, dpi: int) -> tuple[bytes, tuple[int, int]] | None:
+    obj = page.obj
+    rotate, node = 0, obj
+    while node is not None:  # /Rotate is inherited through the page tree
+        if "/Rotate" in node:
+            rotate = int(node.Rotate)
+            break
+        node = node.get("/Parent")
+    x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+    if rotate % 360 or [float(v) for v in page.cropbox] != [x0, y0, x1, y1]:
+        return None
+    if "/UserUnit" in obj or obj.get("/Annots"):
+        return None
+    xobjects = obj.get("/Resources", {}).get("/XObject", {})
+    if len(xobjects) != 1:
+        return None
+    [(name, image)] = xobjects.items()
+    size = (round((x1 - x0) * dpi / 72), round((y1 - y0) * dpi / 72))
+    if (
+        image.get("/Subtype") != pikepdf.Name.Image
+        or image.get("/Filter") != pikepdf.Name.DCTDecode
+        or image.get("/BitsPerComponent") != 8
+        or image.get("/ColorSpace") not in (pikepdf.Name.DeviceGray, pikepdf.Name.DeviceRGB)
+        or any(key in image for key in ("/Decode", "/DecodeParms", "/SMask", "/Mask", "/ImageMask"))
+        or (int(image.Width), int(image.Height)) != size
+    ):
+        return None
+    # The page must draw exactly: q, a matrix stretching the image over the page, Do, Q.
+    program = [(str(operator), list(operands)) for operands, operator in pikepdf.parse_content_stream(page)]
+    if [operator for operator, _ in program] != ["q", "cm", "Do", "Q"] or program[2][1] != [pikepdf.Name(name)]:
+        return None
+    matrix = [float(v) for v in program[1][1]]
+    if any(abs(a - b) > 0.01 for a, b in zip(matrix, [x1 - x0, 0, 0, y1 - y0, x0, y0], strict=True)):
+        return None
+    return image.read_raw_bytes(), size
+
+
+def render_pdf_page(path: Path, number: int, workdir: Path, *, dpi: int, for_ocr: bool, timeout: int) -> Path:
+    """Render one page: grayscale PGM for OCR, or a JPEG to display.
+
+    pdftoppm is run directly: pdf2image's convert_from_path first runs `pdfinfo` and
+    `pdftoppm -v`, two more processes per page (about 25 ms, half the cost of rendering a
+    text page for display; benchmarks/pipeline_throughput.py).
+    """
+    stem = workdir / ("ocr" if for_ocr else "display")
+    if for_ocr:
+        output, fmt = stem.with_suffix(".pgm"), ["-gray"]
+    else:
+        output = stem.with_suffix(".jpg")
+        fmt = ["-jpeg", "-jpegopt", f"quality={DISPLAY_JPEG_QUALITY},optimize=n,progressive=n"]
+    command = ["pdftoppm", "-r", str(dpi), "-f", str(number), "-l", str(number), *fmt, "-singlefile"]
+    try:
+        subprocess.run([*command, str(path), str(stem)], capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
         raise TransientError(f"Rendering page {number} took longer than {timeout} s.") from exc
-    if not paths:
+    except FileNotFoundError as exc:
+        raise TransientError("The PDF tools (poppler) are not installed on this worker.") from exc
+    if not output.is_file():  # a page that is missing or that poppler cannot draw
         raise PermanentError(f"Page {number} of this PDF could not be rendered.")
-    return Path(paths[0])
+    return output
 
 
 def image_frame(path: Path, number: int, workdir: Path) -> tuple[Path, Path, int, int]:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from dramatiq.brokers.redis import RedisBroker
 
 from documents.models import Document, Page
-from processing import dispatch, ocr, pipeline, recovery
+from processing import dispatch, ocr, pipeline, recovery, rendering
 from processing.errors import TransientError
 from tests.conftest import drain, running_worker
 from tests.factories import scanned_pdf
@@ -194,3 +194,42 @@ def test_ocr_engine_killed_by_a_signal_is_transient(tmp_path, monkeypatch):
     # THEN the failure is one worth retrying, not the page's fault
     with pytest.raises(TransientError, match="stopped while reading"):
         ocr.ocr_page(image, languages="eng", dpi=300, timeout=10)
+
+
+def test_hung_renderer_is_killed_and_reported_as_transient(tmp_path, monkeypatch):
+    # GIVEN a pdftoppm that never answers, first on the PATH
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    hung = fake_bin / "pdftoppm"
+    hung.write_text("#!/bin/sh\nexec sleep 300\n")
+    hung.chmod(hung.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{fake_bin}:{os.environ['PATH']}")
+    pdf = tmp_path / "scan.pdf"
+    pdf.write_bytes(scanned_pdf([["Rendering hangs"]], height_in=1.0))
+
+    # WHEN a page is rendered with a 2-second limit
+    started = time.monotonic()
+    with pytest.raises(TransientError, match="took longer than 2 s"):
+        rendering.render_pdf_page(pdf, 1, tmp_path, dpi=300, for_ocr=True, timeout=2)
+
+    # THEN it gave up after the limit, and the hung process is gone
+    assert time.monotonic() - started < 10
+    assert not [p for p in psutil.process_iter(["exe", "cmdline"]) if str(hung) in " ".join(p.info["cmdline"] or [])]
+
+
+def test_document_whose_extraction_message_was_lost_is_extracted_again(api_client, stub_broker, redis_broker, settings):
+    # GIVEN a document whose pages are read, waiting for an extraction message Redis lost
+    settings.EXORA_LEASE_SECONDS = 3
+    document = upload_scan(api_client, [["All pages read, extraction lost"]])
+    stub_broker.flush_all()
+    Document.objects.filter(id=document.id).update(
+        status=Document.Status.EXTRACTING, created_at=timezone.now() - timedelta(seconds=60)
+    )
+
+    # WHEN recovery runs
+    recovered = recovery.recover(redis_broker)
+
+    # THEN its extraction is queued again
+    assert recovered.resent_documents == [str(document.id)]
+    [message] = list(stub_broker.queues["documents"].queue)
+    assert b"extract_document" in message
