@@ -12,6 +12,7 @@ queue), times the measured time of a page, over the worker slots alive now, plus
 left of the pages being read right now.
 """
 
+import itertools
 import statistics
 import threading
 import time
@@ -48,6 +49,9 @@ class PageTimes:
     p50: float
     p90: float
     samples: int
+    # The median time between two pages finishing: with the slots that were busy, the cost of
+    # a page in the queue, overheads (starting documents, storing, dispatch) included.
+    gap: float = 0.0
 
     @property
     def typical(self) -> float:
@@ -95,9 +99,13 @@ def page_times(*, fresh: bool = False) -> PageTimes:
     recent = list(
         Page.objects.filter(status=Page.Status.DONE, done_at__isnull=False)
         .order_by("-done_at")
-        .values_list("timings", flat=True)[:RECENT_PAGES]
+        .values_list("timings", "done_at")[:RECENT_PAGES]
     )
-    times = measure(list(reversed(recent)))
+    recent.reverse()
+    times = measure([timings for timings, _ in recent])
+    gaps = [(b - a).total_seconds() for (_, a), (_, b) in itertools.pairwise(recent)]
+    if gaps:
+        times = PageTimes(times.ewma, times.p50, times.p90, times.samples, statistics.median(gaps))
     with _stats_lock:
         _stats_cache["times"] = (time.monotonic(), times)
     return times
@@ -171,13 +179,16 @@ def queue_states(now: datetime | None = None) -> dict[str, QueueState]:
     pages_ahead = sum(min(_pages_left(r) - running_pages.get(str(r["id"]), 0), window) for r in started)
     seconds_left = sum(running_left.values())
     slots = max(workers.slots, 1)
+    # Reading time alone leaves out what a page costs around it; the pace pages were finished
+    # at, over the slots alive, includes it. The larger of the two, per slot.
+    page_seconds = max(times.typical, times.gap * slots)
 
     states: dict[str, QueueState] = {}
     for row in started:
         states[str(row["id"])] = _state(row, None, None, None, _message(row, retrying, running_left, workers, None))
     for index, row in enumerate(waiting):
-        eta = (pages_ahead * times.typical + seconds_left) / slots
-        eta_slow = (pages_ahead * times.typical * times.spread + seconds_left) / slots
+        eta = (pages_ahead * page_seconds + seconds_left) / slots
+        eta_slow = (pages_ahead * page_seconds * times.spread + seconds_left) / slots
         message = _message(row, retrying, running_left, workers, _overtaken_by(row, waiting[:index]))
         honest = workers.slots > 0 and not message.startswith(("paused", "waiting"))
         states[str(row["id"])] = _state(row, index + 1, eta if honest else None, eta_slow if honest else None, message)
