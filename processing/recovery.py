@@ -43,6 +43,10 @@ def recover(broker) -> Recovered:
     _hand_back_expired_leases(recovered)
     if hasattr(broker, "client"):  # only Redis can lose messages; the stub broker is in memory
         _resend_lost_messages(broker, recovered)
+    if recovered.expired_leases or recovered.resent_pages or recovered.resent_documents:
+        from documents import events
+
+        events.queue_changed()  # the owners' pages show the new positions at once
     return recovered
 
 
