@@ -9,7 +9,7 @@ run:
 	scripts/setup.sh run
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v 0
-	$(PY) manage.py ensure_operator
+	$(PY) manage.py ensure_operator --url http://127.0.0.1:$${EXORA_PORT:-8000}/
 	scripts/services.sh redis
 	.venv/bin/honcho start -f Procfile
 
