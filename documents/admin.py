@@ -24,7 +24,7 @@ class DocumentAdmin(admin.ModelAdmin):
     search_fields = ("original_name", "sha256", "owner__username", "id")
     readonly_fields = ("id", "sha256", "size_bytes", "mime_type", "created_at", "started_at", "finished_at", "timings")
     inlines = [PageInline]
-    actions = ["cancel_documents", "retry_documents"]
+    actions = ["cancel_documents", "retry_documents", "move_to_priority", "move_to_standard", "move_to_bulk"]
 
     @admin.action(description="Cancel the selected documents")
     def cancel_documents(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
@@ -33,6 +33,26 @@ class DocumentAdmin(admin.ModelAdmin):
     @admin.action(description="Retry the selected failed or cancelled documents")
     def retry_documents(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
         self._change_status(request, queryset, processing_services.retry, "Retried")
+
+    @admin.action(description="Move to the priority lane")
+    def move_to_priority(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        self._move(request, queryset, "priority")
+
+    @admin.action(description="Move to the standard lane")
+    def move_to_standard(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        self._move(request, queryset, "standard")
+
+    @admin.action(description="Move to the bulk lane")
+    def move_to_bulk(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        self._move(request, queryset, "bulk")
+
+    def _move(self, request: HttpRequest, queryset: QuerySet[Document], lane: str) -> None:
+        moved = 0
+        for document in queryset.exclude(status__in=Document.FINISHED):
+            previous = processing_services.change_lane(document.id, lane)
+            self.log_change(request, document, f"Moved from the {previous} lane to the {lane} lane from the admin.")
+            moved += 1
+        self.message_user(request, f"Moved {moved} unfinished document(s) to the {lane} lane.", messages.SUCCESS)
 
     def _change_status(
         self, request: HttpRequest, queryset: QuerySet[Document], change: Callable[..., Document], verb: str

@@ -37,6 +37,16 @@ def create_job(document: Document) -> Job:
     return job
 
 
+def change_lane(document_id: str | UUID, lane: str) -> str:
+    """Put a document's pages not yet sent in another lane (an operator's decision); returns
+    the lane it was in. Pages already queued stay where they are: at most a window of them."""
+    job = Job.objects.get(document_id=document_id)
+    previous, job.lane = job.lane, lane
+    job.save(update_fields=["lane"])
+    transaction.on_commit(lambda: events.document_changed(str(document_id), queue=True))
+    return previous
+
+
 def choose_lane(document: Document) -> str:
     """Priority for the paid tier; bulk for very large documents and for many at once."""
     if document.owner.groups.filter(name=settings.EXORA_PRIORITY_GROUP).exists():

@@ -309,3 +309,23 @@ def test_admin_shows_attempts(api_client, admin_client_, stub_broker, stub_worke
     assert leases.worker_id() in job_page.text
     assert listed.status_code == 200
     assert listed.context["cl"].result_count == 1
+
+
+def test_admin_moves_a_document_to_another_lane_and_logs_it(api_client, admin_client_, stub_broker):
+    # GIVEN a queued document in the standard lane
+    document = upload(api_client, "reprioritise.pdf", born_digital_pdf([["Move me to the front"]]))
+    assert document.job.lane == "standard"
+
+    # WHEN an operator moves it to the priority lane
+    response = admin_client_.post(
+        ADMIN_DOCUMENTS, {"action": "move_to_priority", "_selected_action": [str(document.id)]}, follow=True
+    )
+
+    # THEN its job is in the priority lane, the operator is told, and the admin log says who did it
+    assert response.status_code == 200
+    document.job.refresh_from_db()
+    assert document.job.lane == "priority"
+    assert "Moved 1 unfinished document(s) to the priority lane." in response.content.decode()
+    entry = LogEntry.objects.get(object_id=str(document.id))
+    assert entry.user.username == "root"
+    assert entry.change_message == "Moved from the standard lane to the priority lane from the admin."
