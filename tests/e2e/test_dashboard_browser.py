@@ -2,11 +2,9 @@
 data and queued messages in Redis, sees the charts, and the page polls only while visible."""
 
 from datetime import timedelta
-from pathlib import Path
 
 import dramatiq
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
@@ -16,21 +14,10 @@ from playwright.sync_api import expect, sync_playwright
 from dashboard.models import WorkerProcess
 from documents.models import Document, Page
 from tests.dashboard.conftest import fail_with, make_document, seed_default_rules
+from tests.e2e.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 PASSWORD = "correct-horse-battery"
 HIDE_TAB_JS = """() => {
   Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "hidden"});
