@@ -182,7 +182,9 @@ def test_poison_document_is_quarantined_after_three_crashes(api, worker_pool, e2
     # the crash with SIGKILL), uploaded among good ones
     logs = e2e_processes.logs
     good = upload_batch(api, sizes=[2, 3])
-    status, body = api.upload("poison.pdf", scanned_pdf([["This page crashes every worker"]], height_in=1.0))
+    # A full page of text: reading it takes seconds, so the kill always lands while it is read.
+    dense_page = [f"Line {n}: this page crashes every worker that reads it, again and again." for n in range(40)]
+    status, body = api.upload("poison.pdf", scanned_pdf([dense_page], height_in=11.0))
     assert status == 201
     poison = Document.objects.get(id=body["id"])
 
