@@ -304,6 +304,8 @@ def e2e_env(transactional_db, e2e_redis, collected_static) -> dict[str, str]:
         "EXORA_BROKER": "redis",
         "REDIS_URL": e2e_redis,
         "EXORA_DATA_DIR": os.environ["EXORA_DATA_DIR"],
+        # Connections kept as in production (the test process closes its own after use).
+        "EXORA_DB_CONN_MAX_AGE": "600",
         "EXORA_WORKERS": "2",
         "EXORA_WORKER_THREADS": "1",
         # Recovery as in production, on a shorter clock so fault tests finish in minutes.

@@ -30,6 +30,7 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 PASSWORD = "correct-horse-battery"
 PAGES = [f"Ward round number {n} found the patient comfortable." for n in (1, 2, 3, 4)]
+FILLER = [f"Observation {n}: vital signs stable, no acute distress, plan unchanged." for n in range(25)]
 TIMEOUT_MS = 30_000  # for each step; generous, as other work may share the two cores
 
 # What the document page shows; null while the page is between two loads.
@@ -48,7 +49,9 @@ def test_upload_in_the_browser_and_watch_it_being_read(web_server, idle_worker_p
     # GIVEN a person with a password, the web server up and the workers not started yet
     get_user_model().objects.create_user("carol", password=PASSWORD)
     base = web_server.base_url
-    pdf = scanned_pdf([[sentence] for sentence in PAGES])
+    # Full pages take a few seconds each to read, so the page has time to show each step even
+    # though live updates come at most once a second.
+    pdf = scanned_pdf([[sentence, *FILLER] for sentence in PAGES], height_in=8.0)
 
     with sync_playwright() as playwright:  # no ORM from here on: Playwright runs an event loop
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
