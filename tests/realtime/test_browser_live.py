@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect, sync_playwright
 
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, _record_problems, _screenshot
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, FILLER, _record_problems, _screenshot
 from tests.factories import scanned_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
@@ -27,7 +27,8 @@ def test_position_progress_and_completion_arrive_over_the_socket(web_server, idl
     # GIVEN a person, the web server, and workers not started yet
     get_user_model().objects.create_user("dana", password=PASSWORD)
     base = web_server.base_url
-    pdf = scanned_pdf([[line] for line in PAGES])
+    # Full pages take seconds each, so "Reading page" shows despite once-a-second updates.
+    pdf = scanned_pdf([[line, *FILLER] for line in PAGES], height_in=8.0)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -81,7 +82,9 @@ def test_position_progress_and_completion_arrive_over_the_socket(web_server, idl
             assert any(s["status"].startswith("Reading page") for s in states), states
             values = [s["value"] for s in states]
             assert values == sorted(values) and max(values) >= 1, states
-            assert all(s["mode"] == "socket" for s in states), states
+            # (the last state may be read just after the page reloaded, before its socket opens)
+            assert {s["mode"] for s in states} <= {"socket", None}, states
+            assert states[0]["mode"] == "socket", states
             assert len(loads) == 1, "the page reloads itself once, to show the text"
             expect(page.locator(".toast")).to_contain_text("obs.pdf is ready")
             _screenshot(page, tmp_path, "live-completed.png")
