@@ -11,7 +11,7 @@ import bisect
 import re
 from typing import Any
 
-from processing.passes import dates, entities, measurements, structured
+from processing.passes import dates, entities, measurements, structured, vitals
 from processing.passes.context import Context
 from processing.passes.encounters import find_encounters
 from processing.passes.layout import Line, document_lines
@@ -21,7 +21,7 @@ RECORD_KINDS = ("medications", "labs", "vitals", "conditions", "allergies", "imm
 SAME = {
     "medications": ("generic", "strength", "negated", "no_known"),
     "labs": ("test_normalised", "value", "date"),
-    "vitals": ("type", "value", "page"),
+    "vitals": ("type", "value", "page", "date"),
     "conditions": ("name_normalised", "negated", "context", "no_known"),
     "allergies": ("substance_normalised", "no_known", "negated"),
     "immunizations": ("vaccine_normalised", "date", "status"),
@@ -89,15 +89,17 @@ def _tables(
             labs_by_line.setdefault(mention.position, []).append(mention)
     lab_header: Line | None = None
     vital_header: list[Line] = []
+    vital_dates: list[tuple[float, float, str]] = []  # a 'Date / Time' row over columns of readings
     panel_date: str | None = None
     section = None
     skip = header_at = -1
     for position, line in enumerate(lines):
         if section_of[position] != section:
             section, lab_header, vital_header, panel_date = section_of[position], None, [], None
+            vital_dates = []
         if measurements.lab_header(line):
             lab_header = line
-        if measurements.vital_header(line, section or ""):
+        if vitals.vital_header(line, section or ""):
             vital_header, header_at = [line], position
             continue
         has_number = any(t.lower[:1].isdigit() for t in line.tokens)
@@ -111,23 +113,29 @@ def _tables(
         if not on_line and section == "labs":
             found = dates.find_dates(line.text)
             panel_date = found[0].iso if found else panel_date
+        below = lines[position + 1] if position + 1 < len(lines) and position + 1 not in labs_by_line else None
         for mention in on_line:
-            records["labs"].append(measurements.lab(mention, lab_header, panel_date))
+            read = measurements.lab(mention, lab_header, panel_date, below)
+            skip = position + 1 if read.pop("_wrapped") else skip  # the rest of its value cell
+            records["labs"].append(read)
         if not on_line and section == "labs" and lab_header is not None and lab_header is not line:
             row = measurements.lab_from_row(line, position, lab_header, panel_date)
             if row is not None:
                 records["labs"].append(row)
                 continue
         if vital_header and has_number and not on_line:
-            columns = measurements.table_columns(vital_header)
+            columns = vitals.table_columns(vital_header)
             rows = [line]
             below = lines[position + 1] if position + 1 < len(lines) else None
             if below is not None and below.page == line.page and _units_only(below):
                 rows.append(below)
                 skip = position + 1
-            records["vitals"].extend(measurements.vitals_in_table(rows, columns, position, section))
+            records["vitals"].extend(vitals.vitals_in_table(rows, columns, position, section))
         elif not on_line:
-            records["vitals"].extend(measurements.vitals_in_line(line, position, section))
+            read = vitals.vitals_in_line(line, position, section, vital_dates)
+            records["vitals"].extend(read)
+            if not read and section == "vitals":
+                vital_dates = vitals.date_cells(line) or vital_dates
         if section == "allergies" and position not in allergy_lines:
             row = structured.allergy_from_row(line, position, Context(section="allergies"))
             if row:

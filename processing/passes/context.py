@@ -51,7 +51,7 @@ def header_category(line: Line) -> tuple[str, int] | None:
     # first words name, even when the rest of it is not in our list.
     if letters and all(c.isupper() for c in letters) and len(line.words) <= 8 and len(line.cells) == 1:
         for n in range(min(len(tokens), 4), 0, -1):
-            if tuple(tokens[:n]) in headers:
+            if tuple(tokens[:n]) in headers and tokens[n : n + 1] != [":"]:  # 'ALLERGIES: NKDA' has an item
                 return headers[tuple(tokens[:n])], len(tokens)
     for n in range(min(len(tokens), 8), 0, -1):
         category = headers.get(tuple(tokens[:n]))

@@ -138,11 +138,17 @@ def _lines_from_text(number: int, text: str) -> list[Line]:
     return [line for line in lines if line.words]
 
 
+# OCR reads the letter O of 'CO2', 'pCO2', 'SpO2' as a zero: matched as the letter, printed as read
+O_READ_AS_ZERO = re.compile(r"([a-z]{1,3})02")
+
+
 def _tokenize(line: Line) -> None:
     tokens = []
     for i, word in enumerate(line.words):
         for match in TOKEN_RE.finditer(word):
-            tokens.append(Token(match.group(), match.group().lower(), i))
+            lower = match.group().lower()
+            slip = O_READ_AS_ZERO.fullmatch(lower)
+            tokens.append(Token(match.group(), f"{slip.group(1)}o2" if slip else lower, i))
     line.tokens = tokens
 
 

@@ -1,4 +1,4 @@
-"""Pass 2 for lab results and vital signs, the two kinds printed as tables of numbers.
+"""Pass 2 for lab results, often printed as tables of numbers (vital signs: `vitals.py`).
 
 A table is read by its columns: the header row's cells give each column's role and x extent,
 and a value is taken from the cell under the 'Result' (or 'Pulse') header, found by the OCR
@@ -23,7 +23,7 @@ QUALITATIVE = re.compile(
     re.I,
 )
 UNIT_RE = re.compile(
-    r"^\s*(%|x?10[\^E*+]?\d+/[a-zA-Z]+|[a-zA-Zµ]{1,6}(?:\[[A-Za-z]+\])?(?:/[a-zA-Z0-9.\[\]\^]{1,8}){0,2}|/[a-zA-Z]{1,5})"
+    r"^\s*(%|x?10[\^E*+]?\s?\d+/[a-zA-Z]+|[a-zA-Zµ]{1,6}(?:\[[A-Za-z]+\])?(?:/[a-zA-Z0-9.\[\]\^]{1,8}){0,2}|/[a-zA-Z]{1,5})"
     r"(?![\w])"
 )
 RANGE_RE = re.compile(
@@ -68,25 +68,34 @@ def _cell_under(line: Line, header: Cell) -> Cell | None:
     return best
 
 
-def lab(mention: Mention, header: Line | None, panel_date: str | None) -> dict[str, Any]:
+def lab(mention: Mention, header: Line | None, panel_date: str | None, below: Line | None = None) -> dict[str, Any]:
+    """A lab result read from its row; `below` is the next line, read with the row when the
+    row's value cell wrapped onto it ('Borderline, equal to' over '1:80', '152' over 'THOUS/MCL')."""
     line = mention.line
     segment = Segment(line, mention.words[-1] + 1)
     text = _mask_dates(segment.text)
     fields = _read_value(text)
     roles = _column_roles(header) if header is not None else {}
+    wrapped = below if below is not None and _wrapped(line, below, roles.get("value")) else None
     for role in ("value", "unit", "range", "flag"):
         cell = _cell_under(line, roles[role]) if role in roles else None
         if cell is None or cell.words[0] <= mention.words[-1]:
             continue
-        from_cell = _read_value(_mask_dates(cell.text)) if role == "value" else _read_value("0 " + cell.text)
+        cell_text = cell.text
+        more = _cell_under(wrapped, roles[role]) if wrapped is not None else None
+        if more is not None and role in ("value", "range"):
+            cell_text = f"{cell_text} {more.text}"
+        from_cell = _read_value(_mask_dates(cell_text)) if role == "value" else _read_value("0 " + cell_text)
         if role == "value" and from_cell.get("value") is not None:
             fields.update({k: v for k, v in from_cell.items() if v is not None})
+            if from_cell["value_num"] is None and _a_phrase(cell_text):
+                fields["value"] = re.sub(r"\s+", " ", cell_text).strip(" ,;")
         elif role == "unit" and from_cell.get("unit"):
             fields["unit"] = from_cell["unit"]
         elif role == "range" and from_cell.get("reference_range"):
             fields["reference_range"] = from_cell["reference_range"]
         elif role == "flag":
-            flag = FLAGS.get(cell.text.split()[0].lower()) if cell.text.split() else None
+            flag = FLAGS.get(cell_text.split()[0].lower()) if cell_text.split() else None
             fields["flag"] = flag or fields.get("flag")
     _, info = vocabulary.labs()
     known = info.get(mention.canonical, {})
@@ -108,12 +117,38 @@ def lab(mention: Mention, header: Line | None, panel_date: str | None) -> dict[s
         reference_range=fields.get("reference_range"),
         flag=fields.get("flag"),
         date=found[0].iso if found else panel_date,
+        _wrapped=wrapped is not None,
     )
+
+
+def _wrapped(line: Line, below: Line, value_header: Cell | None) -> bool:
+    """Whether `below` is the rest of row `line`'s value cell: printed just under it (much closer
+    than table rows are to each other), and the cell is unfinished: a phrase that stops on 'to'
+    or a comma, or a number whose unit is the only word below it."""
+    if value_header is None or below.page != line.page or not line.boxes or None in (line.boxes[0], below.boxes[0]):
+        return False
+    if not 0 <= below.y0 - line.y1 < 0.35 * (line.y1 - line.y0):
+        return False
+    cell, more = _cell_under(line, value_header), _cell_under(below, value_header)
+    if cell is None or more is None:
+        return False
+    if re.search(r"(\b(to|than|of|and|or|with)|[,:])$", cell.text.strip()):
+        return True
+    unit = UNIT_RE.match(_unit_slips(more.text))
+    alone = len(below.cells) == 1 and unit is not None and unit.end() == len(_unit_slips(more.text).rstrip())
+    return alone and _read_value(cell.text)["unit"] is None
+
+
+def _a_phrase(text: str) -> bool:
+    """A result printed as words ('Borderline, equal to 1:80'): no flag, no range among them."""
+    words = re.findall(r"[A-Za-z]+", text)
+    return len(words) > 1 and not any(w.lower() in FLAGS for w in words) and not RANGE_RE.search(text)
 
 
 def lab_from_row(line: Line, position: int, header: Line, panel_date: str | None) -> dict[str, Any] | None:
     """A row of a results table whose test is not in our lab list ('AV Orifice Area US 1.5 cm2'):
-    the first cell names the test when the row holds a reading with a unit, range or flag."""
+    the first cell names the test when the row holds a reading with a unit, range or flag, or
+    when its value cell is a report in words (imaging: 'Chest X-Ray 2 Views | The lungs are...')."""
     if len(line.cells) < 2:
         return None
     first = line.cells[0]
@@ -121,13 +156,26 @@ def lab_from_row(line: Line, position: int, header: Line, panel_date: str | None
         return None
     rest = " ".join(cell.text for cell in line.cells[1:])
     fields = _read_value(_mask_dates(rest))
-    if fields["value"] is None or not (fields["unit"] or fields["reference_range"] or fields["flag"]):
+    reading = fields["value"] is not None and bool(fields["unit"] or fields["reference_range"] or fields["flag"])
+    roles = _column_roles(header)
+    cell = _cell_under(line, roles["value"]) if "value" in roles else None
+    report = cell is not None and cell is not first and re.match(r"[A-Z][a-z]+(\s+[A-Za-z,.]+){3,}", cell.text)
+    if not reading and not report:
         return None
     tokens = [k for k, token in enumerate(line.tokens) if token.word in first.words]
     mention = Mention(
         "lab", first.text, "", line, position, (tokens[0], tokens[-1] + 1), context.Context(section="labs")
     )
-    return lab(mention, header, panel_date)
+    made = lab(mention, header, panel_date)
+    made.pop("_wrapped")
+    if not reading and cell is not None:  # the words are the result: no number, unit or range
+        made.update(value=cell.text, value_num=None, comparator=None, unit=None, reference_range=None, flag=None)
+    return made
+
+
+def _unit_slips(text: str) -> str:
+    """OCR slips in units, fixed in place (same length): a closing bracket read 'J' ('m[IUJ/L')."""
+    return re.sub(r"(\[[A-Za-z]{1,4}?)[J|1l](?=/)", r"\1]", text)
 
 
 def _mask_dates(text: str) -> str:
@@ -155,13 +203,16 @@ def _read_value(text: str) -> dict[str, Any]:
         fields["value"] = qualitative.group(1)
         after = qualitative.end()
     elif value:
+        digits = value.group(2)
+        if re.fullmatch(r"0\d{1,2}", digits):
+            digits = "." + digits  # no one prints '01': OCR lost the point of '.01'
         fields["comparator"] = value.group(1)
-        fields["value_num"] = number(value.group(2))
-        fields["value"] = (value.group(1) or "") + value.group(2)
+        fields["value_num"] = number(digits)
+        fields["value"] = (value.group(1) or "") + digits
         after = value.end()
-        unit = UNIT_RE.match(text[after:])
+        unit = UNIT_RE.match(_unit_slips(text[after:]))
         if unit and unit.group(1).lower() not in NOT_UNITS:
-            fields["unit"] = unit.group(1)
+            fields["unit"] = unit.group(1).replace(" ", "")  # 'x10E 3/uL': OCR split the unit
             after += unit.end()
         else:
             fields["unit"] = range_unit  # 'WBC (4.3-10.8 10+3/ul) 6.7': the unit printed with the range
@@ -200,165 +251,6 @@ def _flag_from_range(value: float, printed: str | None, known: dict[str, Any]) -
     if low is not None and value < low:
         return "L"
     return "N"
-
-
-VITAL_VALUE = re.compile(
-    r"^\s*[:=]?\s*(?:(\d{2,3})\s*/\s*(\d{2,3})|(\d+(?:\.\d+)?)(?:\s*'\s*(\d{1,2})\s*\"?)?)\s*"
-    r"(mm\s*\[?hg\]?|mmhg|°\s*[fc]|deg\s*[fc]|[fc]\b|/min|bpm|breaths/min|%|kg/m2|kg/m\^2|m2|kg|[li]bs?|cm|inches|in\b|m\b|/10)?",
-    re.I,
-)
-
-
-def vitals_in_line(line: Line, position: int, section: str) -> list[dict[str, Any]]:
-    """Vital signs printed as text on a line: 'BP 132/84 mmHg, HR 72'."""
-    found: list[dict[str, Any]] = []
-    tokens = [t.lower for t in line.tokens]
-    for s, e, entry in vocabulary.vital_names().find(tokens):
-        if len(" ".join(tokens[s:e])) == 1 and section != "vitals":
-            continue  # 'P', 'T', 'R' alone are vitals only in a vitals section
-        words = list(range(line.tokens[s].word, line.tokens[e - 1].word + 1))
-        segment = Segment(line, words[-1] + 1)
-        parsed = _vital(entry.canonical, segment.text)
-        if not parsed:
-            continue
-        ctx = context.assess(tokens, s, e, section)
-        end = parsed.pop("_end")
-        found.append(record(line, words + segment.words_in(0, end), ctx, position, **parsed))
-        # a row of readings at several dates ('Weight  189 lbs  194 lbs'): one vital per cell
-        for cell in line.cells:
-            if cell.words[0] > segment.words[0] and segment.spans[segment.words.index(cell.words[0])][0] >= end:
-                more = _vital(entry.canonical, cell.text)
-                if not more:
-                    break
-                more.pop("_end")
-                found.append(record(line, cell.words, ctx, position, **more))
-    return found
-
-
-def table_columns(header: list[Line]) -> list[tuple[float, str | None]]:
-    """(left x, vital kind or None) of each column of a vitals table, from its header rows.
-
-    A header cell may wrap ('Blood' over 'Pressure'): words of the next rows join the word
-    above them, then consecutive words that make a vital name make one column.
-    """
-    words = [[b[0], b[2], w] for w, b in zip(header[0].words, header[0].boxes, strict=True) if b]
-    for extra in header[1:]:
-        for text, box in zip(extra.words, extra.boxes, strict=True):
-            if box is None:
-                continue
-            above = next((w for w in words if box[0] < w[1] + 10 and box[2] > w[0] - 10), None)
-            if above is not None:
-                above[2] = f"{above[2]} {text}"
-                above[0], above[1] = min(above[0], box[0]), max(above[1], box[2])
-            else:
-                words.append([box[0], box[2], text])
-    words.sort(key=lambda w: w[0])
-    names = vocabulary.vital_names()
-    words = [part for word in words for part in _split_run_on(word, names)]
-    columns: list[tuple[float, str | None]] = []
-    i = 0
-    while i < len(words):
-        for n in range(min(4, len(words) - i), 0, -1):
-            entry = names.phrases.get(vocabulary.norm_tokens(" ".join(str(w[2]) for w in words[i : i + n])))
-            if entry is not None:
-                columns.append((float(words[i][0]), entry.canonical))
-                i += n
-                break
-        else:
-            columns.append((float(words[i][0]), None))
-            i += 1
-    return columns
-
-
-def _split_run_on(word: list, names: vocabulary.PhraseIndex) -> list[list]:
-    """OCR joins close header words ('TemperatureRespiratory'): split a word that is two names,
-    sharing its width by letters."""
-    text = str(word[2])
-    if names.phrases.get(vocabulary.norm_tokens(text)) is not None or len(text) < 6:
-        return [word]
-    for cut in range(3, len(text) - 2):
-        left, right = text[:cut], text[cut:]
-        if names.phrases.get((left.lower(),)) and (names.phrases.get((right.lower(),)) or right[:1].isupper()):
-            middle = word[0] + (word[1] - word[0]) * cut / len(text)
-            return [[word[0], middle, left], [middle, word[1], right]]
-    return [word]
-
-
-def _split_value_run_on(word: str, box: list[int]) -> list[tuple[float, str]]:
-    """'120/80mm[Hg]80': OCR joined a unit and the next column's number; split after ']' or '%'."""
-    parts = re.split(r"(?<=[\]%])(?=\d)", word)
-    if len(parts) == 1:
-        return [(float(box[0]), word)]
-    width = (box[2] - box[0]) / max(len(word), 1)
-    found, offset = [], 0
-    for part in parts:
-        found.append((box[0] + offset * width, part))
-        offset += len(part)
-    return found
-
-
-def vitals_in_table(
-    rows: list[Line], columns: list[tuple[float, str | None]], position: int, section: str
-) -> list[dict[str, Any]]:
-    """The vitals of one table row (and the units wrapped onto the row below), column by column."""
-    by_column: dict[int, list[tuple[Line, int, str]]] = {}
-    for line in rows:
-        for i, box in enumerate(line.boxes):
-            if box is None:
-                continue
-            for x0, text in _split_value_run_on(line.words[i], box):
-                k = max((k for k, (x, _) in enumerate(columns) if x <= x0 + 15), default=0)
-                by_column.setdefault(k, []).append((line, i, text))
-    found = []
-    for k, (_x, kind) in enumerate(columns):
-        if kind is None or k not in by_column:
-            continue
-        cell = by_column[k]
-        parsed = _vital(kind, " ".join(text for _line, _i, text in cell))
-        if parsed:
-            parsed.pop("_end")
-            line = cell[0][0]
-            words = [i for owner, i, _text in cell if owner is line]
-            found.append(record(line, words, context.Context(section=section), position, **parsed))
-    return found
-
-
-UNIT_NAMES = {"ib": "lb", "ibs": "lb", "lbs": "lb", "inches": "in", "°f": "F", "degf": "F", "°c": "C", "degc": "C"}
-
-
-def _vital(kind: str, text: str) -> dict[str, Any] | None:
-    text = re.sub(r"^\s*[\[(][^\])]*[\])]", lambda m: " " * len(m.group()), text)  # '[90-140 mmHg]' printed range
-    match = VITAL_VALUE.match(text)
-    if not match:
-        return None
-    spec = vocabulary.vitals()[kind]
-    unit = re.sub(r"\s+", "", match.group(5) or "") or spec["unit"] or None
-    fields: dict[str, Any] = {"type": kind, "systolic": None, "diastolic": None, "_end": match.end()}
-    if match.group(1):
-        if kind != "blood_pressure":
-            return None
-        fields.update(systolic=int(match.group(1)), diastolic=int(match.group(2)))
-        fields.update(value=f"{match.group(1)}/{match.group(2)}", unit="mmHg")
-        return fields
-    value = float(match.group(3))
-    if match.group(4):  # 5'7" -> inches
-        value, unit = value * 12 + float(match.group(4)), "in"
-    if not spec["min"] <= value <= spec["max"] or kind == "blood_pressure":
-        return None
-    if unit and unit.lower().startswith("mm"):
-        unit = "mmHg"
-    unit = UNIT_NAMES.get(unit.lower().replace(" ", ""), unit) if unit else unit  # 'Ibs' is OCR's 'lbs'
-
-    fields.update(value=clean_number(value), unit=unit)
-    return fields
-
-
-def vital_header(line: Line, section: str) -> bool:
-    """A row of vital sign names with no numbers: the header of a vitals table."""
-    tokens = [t.lower for t in line.tokens]
-    names = vocabulary.vital_names().find(tokens)
-    enough = len(names) >= 2 or (len(names) == 1 and section == "vitals" and len(line.cells) >= 2)
-    return enough and not any(t[:1].isdigit() for t in tokens)
 
 
 def lab_header(line: Line) -> bool:

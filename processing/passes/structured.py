@@ -147,8 +147,10 @@ def _frequency(tokens: list[str], text: str) -> tuple[str | None, float | None]:
 
 def allergy(mention: Mention) -> dict[str, Any]:
     line = mention.line
-    if mention.kind == "no_known_allergies":
-        return mention_record(mention, [], substance=None, no_known=True, reaction=None, severity=None, status="active")
+    if mention.kind == "no_known_allergies":  # 'NKDA': kept, negated, as 'No known problems' is
+        made = none_known(mention, "substance")
+        made.update(reaction=None, severity=None)
+        return made
     rest = Segment(line, mention.words[-1] + 1)
     tokens = list(vocabulary.norm_tokens(rest.text))
     found = vocabulary.conditions().find(tokens)
@@ -171,7 +173,7 @@ def allergy_from_row(line: Line, position: int, ctx: Any) -> dict[str, Any] | No
     if len(line.cells) < 2 or not re.search(r"[A-Za-z]{3}", line.cells[0].text):
         return None
     first = line.cells[0]
-    if dates.find_dates(first.text) or re.search(r"^(allergen|substance|agent|name|reaction)\b", first.text, re.I):
+    if dates.find_dates(first.text) or re.search(r"^(allergen|substance|agent|name|reactions?)\b", first.text, re.I):
         return None
     rest_tokens = list(vocabulary.norm_tokens(" ".join(c.text for c in line.cells[1:])))
     reactions = [" ".join(rest_tokens[s:e]) for s, e, _ in vocabulary.conditions().find(rest_tokens)]

@@ -24,3 +24,17 @@ def only(items: list[dict[str, Any]], **match: Any) -> dict[str, Any]:
     found = [i for i in items if all(i.get(k) == v for k, v in match.items())]
     assert len(found) == 1, f"expected one record with {match}, got {found}"
     return found[0]
+
+
+def cells_page(rows: list[tuple[int, list[tuple[int, str]]]], number: int = 1) -> dict[str, Any]:
+    """A page of table rows at given heights: each row is (y, [(x, cell text)]); a cell's words
+    are laid out 18 px a letter, one letter apart, each 40 px high."""
+    words = []
+    for y, cells in rows:
+        for x, text in cells:
+            left = x
+            for word in text.split():
+                words.append({"text": word, "box": [left, y, left + 18 * len(word), y + 40], "confidence": 95.0})
+                left += 18 * (len(word) + 1)
+    text = "\n".join("  ".join(t for _, t in cells) for _, cells in rows)
+    return {"number": number, "text": text, "words": words, "width": 2550, "height": 3300}

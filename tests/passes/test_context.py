@@ -22,7 +22,7 @@ def test_negated_mentions_are_kept_and_marked():
     assert diabetes["negated"] is True and diabetes["status"] == "absent"
     assert only(records["conditions"], name_normalised="cough")["negated"] is False
     allergy = only(records["allergies"], no_known=True)
-    assert allergy["substance"] is None and allergy["text"] == "No known allergies"
+    assert allergy["substance"] is None and allergy["text"] == "No known allergies" and allergy["negated"] is True
 
 
 def test_family_history_is_kept_but_not_the_patients():

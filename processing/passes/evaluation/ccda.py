@@ -191,14 +191,22 @@ def _entry(kind: str, el: ET.Element, ids: dict[str, str], negated: bool) -> dic
         if kind == "vitals":
             item["type"] = VITAL_CODES.get(item["code"] or "") or _vital_type(item["name"])
         kind_of_value = (value.get("type") or "") if value is not None else ""
+        translated = value.find("translation") if value is not None and value.get("nullFlavor") else None
         if value is not None and value.get("value") is not None and kind_of_value in ("PQ", "REAL", "INT", ""):
             item["value"] = float(value.get("value"))
             item["unit"] = value.get("unit")
+        elif translated is not None and translated.get("value") and kind_of_value == "PQ":
+            # a unit not in UCUM: the value is the translation's, its originalText the lab's unit
+            item["value"] = float(translated.get("value"))
+            item["unit"] = text_of(translated.find("originalText")) or None
         elif value is not None:
             item["value"] = value.get("displayName") or text_of(value) or None
             item["unit"] = None
         else:
             item["value"] = item["unit"] = None
+        reference = el.find("text/reference")
+        if kind == "labs" and reference is not None and reference.get("value", "").lstrip("#") in ids:
+            item["printed"] = ids[reference.get("value", "").lstrip("#")]  # the narrative it points at
         interpretation = el.find("interpretationCode")
         item["flag"] = INTERPRETATION.get(interpretation.get("code", "")) if interpretation is not None else None
         return item if item["name"] else None
@@ -213,7 +221,8 @@ def _entry(kind: str, el: ET.Element, ids: dict[str, str], negated: bool) -> dic
         value_code = value.get("code", "") if value is not None else ""
         entity = el.find("participant/participantRole/playingEntity/code")
         if value_code in NO_KNOWN_ALLERGY_CODES or (negated and (entity is None or entity.get("nullFlavor"))):
-            return {"name": "no known allergies", "no_known": True, "negated": False, "date": when, "coded": ""}
+            # 'no known allergies' is a negated statement (issue 6 names it so), coded either way
+            return {"name": "no known allergies", "no_known": True, "negated": True, "date": when, "coded": ""}
         name = _name(entity, ids)
         if not name:
             return None

@@ -30,6 +30,18 @@ NOISE = {
 
 
 UNITS = {"cel": "c", "degf": "f", "in_i": "in", "in_us": "in", "lb_av": "lb", "lbs": "lb", "mm[hg]": "mmhg"}
+# One unit, several spellings: the UCUM code of the key, the lab's own and the printed form.
+# Thousands (millions) per microlitre: UCUM '10*3/uL', Labcorp 'x10E3/uL', HL7's non-UCUM example
+# 'THOUS/MCL' (its C-CDA translates it to 10*3/uL), NIST '10+3/ul', 'K/uL', '10^3/uL'. Only
+# spellings of the same quantity belong here: 'mg/dL' and 'mmol/L' never match.
+SAME_UNIT = {
+    **dict.fromkeys(
+        ("10*3/ul", "x10e3/ul", "10e3/ul", "thous/mcl", "10+3/ul", "k/ul", "10^3/ul", "x10^3/ul"), "10^3/ul"
+    ),
+    **dict.fromkeys(
+        ("10*6/ul", "x10e6/ul", "10e6/ul", "mill/mcl", "10+6/ul", "m/ul", "10^6/ul", "x10^6/ul"), "10^6/ul"
+    ),
+}
 
 
 def _words(text: str) -> set[str]:
@@ -201,8 +213,14 @@ def _lab_printed(answer: dict[str, Any], printed: str) -> bool:
     else:
         shown = re.sub(r"\s*\([^)]*\)$", "", str(value).lower())  # 'irregular (finding)': coded suffix
         rows = [row for row in printed.lower().splitlines() if shown in row]
+    # the key's own row, when its entry points at the narrative ('INR - 3.5' coded 1.5; the 1.5
+    # printed on the creatinine row above is not this result's)
+    own = re.sub(r"\s+", " ", str(answer.get("printed") or "")).strip().lower()
+    if own and any(own in row for row in printed.lower().splitlines()):
+        rows = [row for row in rows if own in row]
     unit = str(answer.get("unit") or "").lower()
-    return any(not unit or unit == "1" or unit in row for row in rows)
+    forms = {unit} | {u for u, same in SAME_UNIT.items() if same == SAME_UNIT.get(unit)}
+    return any(not unit or unit == "1" or any(form in row for form in forms) for row in rows)
 
 
 def _unique(kind: str, answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -225,7 +243,11 @@ def _same_number(a: Any, b: Any) -> bool:
 
 
 def _unit(text: Any) -> str:
-    value = str(text or "").lower().replace("[", "").replace("]", "").replace(" ", "").replace("µ", "u")
+    """A unit's comparable form: case, brackets, 'µ' and a superscript '²' ('kg/m²') aside."""
+    value = str(text or "").lower().replace(" ", "").replace("µ", "u").replace("²", "2")
+    if value in SAME_UNIT:
+        return SAME_UNIT[value]
+    value = value.replace("[", "").replace("]", "")
     return UNITS.get(value, value)
 
 
