@@ -455,6 +455,11 @@ class Run:
     def pages_per_second(self) -> float:
         return self.pages / self.seconds
 
+    @property
+    def read_seconds(self) -> float:
+        """Enqueue -> the last page stored: conversion and reading, before the extraction passes."""
+        return (max(row["done_at"] for row in self.page_rows) - self.extra["created_at"]).total_seconds()
+
     def worker_peaks(self) -> list[ProcessPeak]:
         return sorted(self.workers.values(), key=lambda p: p.pid)
 
@@ -873,12 +878,19 @@ def main() -> int:
             sources = {row["source"] for row in run.page_rows}
             images = sum(1 for row in run.page_rows if row["image"])
             report(f"  page sources: {sorted(sources)}; display images stored: {images} of {run.pages}")
-            met = run.pages_per_second >= GOAL_DIGITAL_PAGES_PER_SECOND
+            read_rate = run.pages / run.read_seconds
+            met = read_rate >= GOAL_DIGITAL_PAGES_PER_SECOND
             line = (
-                f"(c) born-digital {run.pages} pages incl. display images: {run.pages_per_second:.1f} pages/s "
+                f"(c) born-digital {run.pages} pages read incl. display images: {read_rate:.1f} pages/s "
                 f"(goal >= {GOAL_DIGITAL_PAGES_PER_SECOND:.0f}): {verdict(met)}"
             )
             report("  " + line)
+            summary.append(line)
+            line = (
+                f"    then the extraction passes (issue 6, one message over the whole document): "
+                f"{run.seconds - run.read_seconds:.1f} s; upload to completed {run.pages_per_second:.1f} pages/s"
+            )
+            report(line)
             summary.append(line)
             summary.append("    " + cpu_line(run))
             summary.append(

@@ -116,6 +116,9 @@ class Page(models.Model):
     number = models.PositiveIntegerField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     source = models.CharField(max_length=16, choices=Source.choices, blank=True)
+    # Planned when the document starts: a page whose own text stands in for OCR is read with
+    # its neighbours, several to a message (processing.dispatch), because it takes milliseconds.
+    reads_text_layer = models.BooleanField(default=False)
     text = models.TextField(blank=True)
     words = models.JSONField(default=list, blank=True)
     mean_confidence = models.FloatField(null=True, blank=True)

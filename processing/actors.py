@@ -87,16 +87,17 @@ def extract_document(document_id: str) -> bool:
     return pipeline.extract_document(document_id)
 
 
-def _read_page(document_id: str, number: int) -> bool | None:
-    did_read = pipeline.read_document_page(document_id, number)
+def _read_page(document_id: str, number: int, count: int = 1) -> bool | None:
+    did_read = pipeline.read_document_pages(document_id, number, count)
     if did_read:
         dispatch.send_next_pages(document_id, 1)  # keep the document's window full
     return did_read
 
 
 def _page_actor(actor_name: str, queue_name: str, priority: int) -> dramatiq.Actor:
-    """One actor per lane, all reading a page. Each lane is its own queue; a worker holding a
-    message of several lanes runs the one of the lowest priority number first."""
+    """One actor per lane, all reading a page (or a run of text-layer pages). Each lane is its
+    own queue; a worker holding a message of several lanes runs the one of the lowest priority
+    number first."""
     stage = _fails_document_when_out_of_retries(Attempt.Stage.PAGE)(_read_page)
     return dramatiq.actor(stage, actor_name=actor_name, queue_name=queue_name, priority=priority, **RETRY_OPTIONS)
 

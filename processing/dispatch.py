@@ -6,11 +6,21 @@ message waits in Redis from one whose message was lost."""
 SENDING = "sending"
 
 
-def send_page(document_id: str, number: int, lane: str = "standard") -> None:
-    """Queue page `number` in a lane: "priority", "standard" or "bulk"."""
+def send_page(document_id: str, number: int, lane: str = "standard", count: int = 1) -> None:
+    """Queue page `number` (and the `count - 1` after it) in a lane: "priority", "standard"
+    or "bulk"."""
     from processing.actors import PAGE_ACTORS
 
-    PAGE_ACTORS[lane].send(document_id, number)
+    if count == 1:
+        PAGE_ACTORS[lane].send(document_id, number)
+    else:
+        PAGE_ACTORS[lane].send(document_id, number, count)
+
+
+def pages_of(message_args: tuple | list) -> tuple[str, range]:
+    """The document and page numbers a page message reads."""
+    document_id, number, *rest = message_args
+    return document_id, range(number, number + (rest[0] if rest else 1))
 
 
 def send_start(document_id: str) -> None:
@@ -27,11 +37,14 @@ def send_extract(document_id: str) -> None:
 
 
 def send_next_pages(document_id: str, count: int) -> int:
-    """Send up to `count` pages of the document not sent yet, in order, in the job's lane.
+    """Send up to `count` messages for the document's pages not sent yet, in order, in the
+    job's lane: a page to a message, or a run of text-layer pages to one. Returns how many.
 
-    Each page is marked before it is sent, by a conditional update, so two workers topping up
-    the same document at once never send the same page twice.
+    Pages are marked before they are sent, by a conditional update, so two workers topping up
+    the same document at once never send the same pages twice.
     """
+    from django.conf import settings
+
     from documents.models import Page
     from processing.models import Job
 
@@ -39,10 +52,27 @@ def send_next_pages(document_id: str, count: int) -> int:
     sent = 0
     while sent < count:
         unsent = Page.objects.filter(document_id=document_id, status=Page.Status.PENDING, message_id="")
-        number = unsent.order_by("number").values_list("number", flat=True).first()
-        if number is None:
+        first = unsent.order_by("number").values_list("number", "reads_text_layer").first()
+        if first is None:
             break
-        if unsent.filter(number=number).update(message_id=SENDING):
-            send_page(document_id, number, lane)
+        number, text_layer = first
+        run = [number]
+        if text_layer:
+            following = unsent.filter(
+                number__range=(number, number + settings.EXORA_TEXT_BATCH_PAGES - 1), reads_text_layer=True
+            )
+            run = _consecutive(sorted(following.values_list("number", flat=True)))
+        if unsent.filter(number__in=run).update(message_id=SENDING):
+            send_page(document_id, number, lane, count=len(run))
             sent += 1
     return sent
+
+
+def _consecutive(numbers: list[int]) -> list[int]:
+    """The leading run of consecutive numbers: [3, 4, 5, 8] -> [3, 4, 5]."""
+    run = numbers[:1]
+    for number in numbers[1:]:
+        if number != run[-1] + 1:
+            break
+        run.append(number)
+    return run

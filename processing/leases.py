@@ -9,7 +9,7 @@ import contextlib
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
 from django.conf import settings
@@ -31,24 +31,23 @@ _held_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def holding(document_id: str, number: int) -> Iterator[bool]:
-    """Claim page `number` for as long as the block runs; yields False when it could not be
-    claimed (already read, or another worker has it). On an error the page is released for
-    the retry, or another worker, to claim."""
-    key = (str(document_id), number)
-    claimed = claim(document_id, number)
-    if claimed:
-        with _held_lock:
-            _held.add(key)
+def holding(document_id: str, numbers: Iterable[int]) -> Iterator[list[int]]:
+    """Claim pages for as long as the block runs; yields the numbers claimed, none when every
+    page is already read or another worker has it. On an error the pages are released for the
+    retry, or another worker, to claim."""
+    claimed = [number for number in numbers if claim(document_id, number)]
+    keys = {(str(document_id), number) for number in claimed}
+    with _held_lock:
+        _held.update(keys)
     try:
         yield claimed
     except BaseException:
-        if claimed:
+        for number in claimed:
             release(document_id, number)
         raise
     finally:
         with _held_lock:
-            _held.discard(key)
+            _held.difference_update(keys)
 
 
 def claim(document_id: str, number: int) -> bool:

@@ -52,16 +52,19 @@ class WorkerSupervision(Middleware):
         self.stopping.set()
 
     def after_enqueue(self, broker, message, delay) -> None:
-        """Remember the broker's id of the message that reads a page (a retry gets a new one)."""
+        """Remember the broker's id of the message that reads pages (a retry gets a new one)."""
         from processing.actors import PAGE_ACTORS
 
         if message.actor_name not in {actor.actor_name for actor in PAGE_ACTORS.values()}:
             return
         from documents.models import Page
+        from processing.dispatch import pages_of
 
-        document_id, number = message.args
+        document_id, numbers = pages_of(message.args)
         broker_id = message.options.get("redis_message_id", message.message_id)
-        Page.objects.filter(document_id=document_id, number=number).update(message_id=broker_id)
+        Page.objects.filter(document_id=document_id, number__range=(numbers[0], numbers[-1])).update(
+            message_id=broker_id
+        )
 
     def _heartbeat(self) -> None:
         from processing import leases  # models load after this middleware is built

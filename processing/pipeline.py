@@ -1,9 +1,11 @@
 """The stages a document goes through, top to bottom.
 
-1. `start_document`: count the pages, create a row per page and send one message per page,
-   so that the pages of one large document spread over every worker.
-2. `read_document_page`: render and read one page, store it, and, when it was the last page,
-   queue the extraction.
+1. `start_document`: count the pages, note which carry a text layer that stands in for OCR,
+   and create a row per page; the pages are then sent a few messages at a time, one page to
+   a message, or a run of text-layer pages to one (processing.dispatch), so that the pages of
+   one large document spread over every worker.
+2. `read_document_pages`: render and read the page, or the run of text-layer pages, store
+   them, and, when the last page is stored, queue the extraction.
 3. `extract_document`: run the extraction passes (processing.passes) over all the pages at
    once, store the encounters and records, and complete the document.
 
@@ -19,10 +21,11 @@ from pathlib import Path
 from django.conf import settings
 
 from documents.models import Document, Page
-from processing import leases, services, validation
+from processing import leases, services, textlayer, validation
 from processing.errors import PermanentError
 from processing.passes import run_passes
-from processing.reader import ReadOptions, read_page
+from processing.reader import ReadOptions, read_page, read_text_pages
+from processing.rendering import PDF
 from processing.results import document_json, page_json
 
 logger = logging.getLogger(__name__)
@@ -34,24 +37,37 @@ def start_document(document_id: str) -> list[int]:
     if document is None:
         return []
     checked = validation.check_file(Path(document.file.path), document.mime_type, document.readable_copy_path)
-    return services.plan_pages(document, checked.page_count)
+    ocr_mode = ReadOptions.from_settings(document.ocr_mode).ocr_mode
+    text_pages: set[int] = set()
+    if checked.mime_type == PDF and ocr_mode == Document.OcrMode.OFF:
+        text_pages = set(range(1, checked.page_count + 1))  # never OCR'd: all read alike
+    elif checked.mime_type == PDF and ocr_mode == Document.OcrMode.AUTO:
+        text_pages = textlayer.pages_with_real_text(checked.path, timeout=settings.EXORA_PAGE_TIMEOUT)
+    return services.plan_pages(document, checked.page_count, text_pages)
 
 
-def read_document_page(document_id: str, number: int) -> bool:
-    """Stage 2: claim one page, read it and store it; False when there was nothing to do.
+def read_document_pages(document_id: str, first: int, count: int = 1) -> bool:
+    """Stage 2: claim pages `first` to `first + count - 1`, read and store them; False when
+    there was nothing to do. More than one page is a run of text-layer pages.
 
     A page is read by one worker at a time: already read, or being read elsewhere, it is left.
     """
     document = Document.objects.filter(id=document_id).first()
     if document is None or document.is_finished:
         return False
-    with leases.holding(document_id, number) as claimed:
+    with leases.holding(document_id, range(first, first + count)) as claimed:
         if not claimed:
             return False
         options = ReadOptions.from_settings(document.ocr_mode)
-        with tempfile.TemporaryDirectory(prefix=f"exora-{number}-") as workdir:
-            result, display = read_page(document.source_path, document.mime_type, number, Path(workdir), options)
-            if services.store_page(document_id, result, display):
+        path, mime_type = document.source_path, document.mime_type
+        with tempfile.TemporaryDirectory(prefix=f"exora-{first}-") as workdir:
+            if count == 1:
+                read = [read_page(path, mime_type, first, Path(workdir), options)]
+            else:
+                read = read_text_pages(path, min(claimed), max(claimed), Path(workdir), options)
+            if services.store_pages(
+                document_id, [(result, image) for result, image in read if result.number in claimed]
+            ):
                 logger.info("document %s read (%s pages); extracting", document_id, document.page_count)
     return True
 

@@ -43,20 +43,56 @@ def read_page(path: Path, mime_type: str, number: int, workdir: Path, options: R
     return result, display
 
 
+def read_text_pages(
+    path: Path, first: int, last: int, workdir: Path, options: ReadOptions
+) -> list[tuple[PageResult, Path]]:
+    """Read PDF pages `first` to `last` that were planned as text-layer pages, with one poppler
+    run for their text and one for their display images; a page whose layer turns out not to
+    be real text after all is read on its own, as `read_page` reads it."""
+    clock = time.perf_counter()
+    layers = textlayer.read_text_layers(path, first, last, dpi=options.dpi, timeout=options.timeout)
+    text_seconds = time.perf_counter() - clock
+    clock = time.perf_counter()
+    displays = rendering.render_pdf_pages(
+        path, first, last, workdir, dpi=options.display_dpi, for_ocr=False, timeout=options.timeout
+    )
+    render_seconds = time.perf_counter() - clock
+    count = last - first + 1
+    share = {"text_layer": round(text_seconds / count, 4), "render": round(render_seconds / count, 4)}
+    share["total"] = round(share["text_layer"] + share["render"], 4)
+    by_number = {layer.number: layer for layer in layers}
+    results = []
+    for number, display in zip(range(first, last + 1), displays, strict=True):
+        layer = by_number.get(number)
+        if layer is not None and (options.ocr_mode == "off" or textlayer.is_real_text(layer.text)):
+            results.append((_text_layer_result(layer, dict(share)), display))
+        else:
+            alone = workdir / f"page-{number}"
+            alone.mkdir()
+            results.append(read_page(path, rendering.PDF, number, alone, options))
+    return results
+
+
+def _text_layer_result(layer: textlayer.PageText, timings: dict[str, float]) -> PageResult:
+    source = "text_layer" if layer.text else "none"
+    confidence = 100.0 if layer.words else None
+    return PageResult(layer.number, source, layer.text, confidence, layer.words, layer.width, layer.height, timings)
+
+
 def _read_pdf_page(path: Path, number: int, workdir: Path, options: ReadOptions) -> tuple[PageResult, Path]:
     timings: dict[str, float] = {}
     if options.ocr_mode != "force":
         clock = time.perf_counter()
-        text, words, width, height = textlayer.read_text_layer(path, number, dpi=options.dpi, timeout=options.timeout)
+        layers = textlayer.read_text_layers(path, number, number, dpi=options.dpi, timeout=options.timeout)
+        layer = layers[0] if layers else textlayer.PageText(number, "", [], 0, 0)
         timings["text_layer"] = round(time.perf_counter() - clock, 4)
-        if options.ocr_mode == "off" or textlayer.is_real_text(text):
+        if options.ocr_mode == "off" or textlayer.is_real_text(layer.text):
             clock = time.perf_counter()
             display = rendering.render_pdf_page(
                 path, number, workdir, dpi=options.display_dpi, for_ocr=False, timeout=options.timeout
             )
             timings["render"] = round(time.perf_counter() - clock, 4)
-            source = "text_layer" if text else "none"
-            return PageResult(number, source, text, 100.0 if words else None, words, width, height, timings), display
+            return _text_layer_result(layer, timings), display
 
     clock = time.perf_counter()
     dpi = rendering.capped_dpi(path, number, options.dpi, settings.EXORA_MAX_RENDER_PIXELS)

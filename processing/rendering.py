@@ -18,6 +18,7 @@ PDF = "application/pdf"
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/tiff")
 SUPPORTED_TYPES = (PDF, *IMAGE_TYPES)
 DISPLAY_JPEG_QUALITY = 85
+DISPLAY_JPEG_OPTIONS = f"quality={DISPLAY_JPEG_QUALITY},optimize=n,progressive=n"
 DISPLAY_MAX_SIDE = 1700  # pixels; enough to read a letter page on screen
 
 
@@ -97,28 +98,39 @@ def _plain_scan_jpeg(page: pikepdf.Page, dpi: int) -> tuple[bytes, tuple[int, in
 
 
 def render_pdf_page(path: Path, number: int, workdir: Path, *, dpi: int, for_ocr: bool, timeout: int) -> Path:
-    """Render one page: grayscale PGM for OCR, or a JPEG to display.
+    """Render one page: grayscale PGM for OCR, or a JPEG to display."""
+    return render_pdf_pages(path, number, number, workdir, dpi=dpi, for_ocr=for_ocr, timeout=timeout)[0]
+
+
+def render_pdf_pages(
+    path: Path, first: int, last: int, workdir: Path, *, dpi: int, for_ocr: bool, timeout: int
+) -> list[Path]:
+    """Render pages `first` to `last` in one pdftoppm run, one file per page, in page order.
 
     pdftoppm is run directly: pdf2image's convert_from_path first runs `pdfinfo` and
-    `pdftoppm -v`, two more processes per page (about 25 ms, half the cost of rendering a
+    `pdftoppm -v`, two more processes per call (about 25 ms, half the cost of rendering a
     text page for display; benchmarks/pipeline_throughput.py).
     """
     stem = workdir / ("ocr" if for_ocr else "display")
-    if for_ocr:
-        output, fmt = stem.with_suffix(".pgm"), ["-gray"]
-    else:
-        output = stem.with_suffix(".jpg")
-        fmt = ["-jpeg", "-jpegopt", f"quality={DISPLAY_JPEG_QUALITY},optimize=n,progressive=n"]
-    command = ["pdftoppm", "-r", str(dpi), "-f", str(number), "-l", str(number), *fmt, "-singlefile"]
+    suffix, fmt = (".pgm", ["-gray"]) if for_ocr else (".jpg", ["-jpeg", "-jpegopt", DISPLAY_JPEG_OPTIONS])
+    single = ["-singlefile"] if first == last else []
+    command = ["pdftoppm", "-r", str(dpi), "-f", str(first), "-l", str(last), *fmt, *single]
     try:
         subprocess.run([*command, str(path), str(stem)], capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
-        raise TransientError(f"Rendering page {number} took longer than {timeout} s.") from exc
+        which = f"page {first}" if first == last else f"pages {first}-{last}"
+        raise TransientError(f"Rendering {which} took longer than {timeout} s.") from exc
     except FileNotFoundError as exc:
         raise TransientError("The PDF tools (poppler) are not installed on this worker.") from exc
-    if not output.is_file():  # a page that is missing or that poppler cannot draw
-        raise PermanentError(f"Page {number} of this PDF could not be rendered.")
-    return output
+    if single:
+        outputs = [stem.with_suffix(suffix)]
+    else:  # stem-7.jpg, or stem-007.jpg: poppler pads to the digits of the file's page count
+        rendered = {int(p.stem.rsplit("-", 1)[1]): p for p in workdir.glob(f"{stem.name}-*{suffix}")}
+        outputs = [rendered.get(number, workdir / "missing") for number in range(first, last + 1)]
+    for number, output in zip(range(first, last + 1), outputs, strict=True):
+        if not output.is_file():  # a page that is missing or that poppler cannot draw
+            raise PermanentError(f"Page {number} of this PDF could not be rendered.")
+    return outputs
 
 
 def image_frame(path: Path, number: int, workdir: Path) -> tuple[Path, Path, int, int]:

@@ -80,10 +80,11 @@ def begin(document_id: str) -> Document | None:
     return document
 
 
-def plan_pages(document: Document, page_count: int) -> list[int]:
-    """Create a row per page; return the numbers of the pages still to read."""
+def plan_pages(document: Document, page_count: int, text_pages: set[int]) -> list[int]:
+    """Create a row per page, noting those read from their text layer; return the numbers of
+    the pages still to read."""
     Page.objects.bulk_create(
-        (Page(document=document, number=n) for n in range(1, page_count + 1)),
+        (Page(document=document, number=n, reads_text_layer=n in text_pages) for n in range(1, page_count + 1)),
         ignore_conflicts=True,
         batch_size=500,
     )
@@ -104,57 +105,72 @@ def plan_pages(document: Document, page_count: int) -> list[int]:
     return to_read
 
 
-def store_page(document_id: str, result: PageResult, display_image: Path) -> bool:
-    """Store a page that was read, once; when it was the last one, the document goes on to
-    `extracting` and its extraction is queued (`complete_extraction` completes it).
+def store_pages(document_id: str, read: list[tuple[PageResult, Path]]) -> bool:
+    """Store pages that were read (each with its display image), each once; when the last
+    page is among them, the document goes on to `extracting` and its extraction is queued
+    (`complete_extraction` completes it).
 
     Returns True when this call stored the last page. The page count lives in the
     database, so two deliveries of the same page, even at once, count it once.
     """
-    image_name = f"documents/{document_id}/pages/{result.number:05d}.jpg"
-    image_path = Path(default_storage.path(image_name))
-    image_path.parent.mkdir(parents=True, exist_ok=True)
+    staged = [_stage_image(document_id, result.number, display) for result, display in read]
+    try:
+        return _store_page_rows(document_id, [result for result, _ in read], staged)
+    finally:
+        for _, part in staged:
+            part.unlink(missing_ok=True)
+
+
+def _stage_image(document_id: str, number: int, display_image: Path) -> tuple[str, Path]:
     # The image is staged beside its place and moved there only by the call that stores the
     # page, so a repeated delivery never touches the image of a page already stored.
-    staged = image_path.with_name(f"{image_path.name}.{uuid.uuid4().hex}.part")
-    shutil.copyfile(display_image, staged)
-    try:
-        return _store_page_row(document_id, result, image_name, staged, image_path)
-    finally:
-        staged.unlink(missing_ok=True)
+    image_name = f"documents/{document_id}/pages/{number:05d}.jpg"
+    image_path = Path(default_storage.path(image_name))
+    image_path.parent.mkdir(parents=True, exist_ok=True)
+    part = image_path.with_name(f"{image_path.name}.{uuid.uuid4().hex}.part")
+    shutil.copyfile(display_image, part)
+    return image_name, part
 
 
-def _store_page_row(document_id: str, result: PageResult, image_name: str, staged: Path, image_path: Path) -> bool:
+def _store_page_rows(document_id: str, results: list[PageResult], staged: list[tuple[str, Path]]) -> bool:
     now = timezone.now()
     with transaction.atomic():
         # The lock orders this against cancel: a page read while its document was cancelled
         # is dropped here, so it neither counts nor completes the document.
         document = Document.objects.select_for_update().filter(id=document_id).first()
         if document is None or document.is_finished:
-            leases.release(document_id, result.number)
+            for result in results:
+                leases.release(document_id, result.number)
             return False
-        stored = (
-            Page.objects.filter(document_id=document_id, number=result.number)
-            .exclude(status=Page.Status.DONE)
-            .update(
-                status=Page.Status.DONE,
-                source=result.source,
-                text=result.text,
-                words=[w.__dict__ for w in result.words],
-                mean_confidence=result.mean_confidence,
-                width=result.width,
-                height=result.height,
-                image=image_name,
-                timings=result.timings,
-                done_at=now,
-            )
-        )
+        stored = 0
+        for result, (image_name, part) in zip(results, staged, strict=True):
+            if _store_page_row(document_id, result, image_name, now):
+                os.replace(part, Path(default_storage.path(image_name)))
+                stored += 1
         if not stored:
             return False
-        os.replace(staged, image_path)
-        Document.objects.filter(id=document_id).update(pages_done=F("pages_done") + 1)
+        Document.objects.filter(id=document_id).update(pages_done=F("pages_done") + stored)
         transaction.on_commit(lambda: events.document_changed(document_id))
         return _extract_if_all_read(document_id)
+
+
+def _store_page_row(document_id: str, result: PageResult, image_name: str, now) -> bool:
+    return bool(
+        Page.objects.filter(document_id=document_id, number=result.number)
+        .exclude(status=Page.Status.DONE)
+        .update(
+            status=Page.Status.DONE,
+            source=result.source,
+            text=result.text,
+            words=[w.__dict__ for w in result.words],
+            mean_confidence=result.mean_confidence,
+            width=result.width,
+            height=result.height,
+            image=image_name,
+            timings=result.timings,
+            done_at=now,
+        )
+    )
 
 
 def _extract_if_all_read(document_id) -> bool:

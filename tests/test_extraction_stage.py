@@ -110,8 +110,8 @@ def test_last_page_stored_moves_the_document_to_extracting_and_queues_it_once(
 
     # WHEN the page is stored, twice (a repeated delivery)
     with django_capture_on_commit_callbacks(execute=True):
-        first = services.store_page(str(document.id), result, display)
-        second = services.store_page(str(document.id), result, display)
+        first = services.store_pages(str(document.id), [(result, display)])
+        second = services.store_pages(str(document.id), [(result, display)])
 
     # THEN the first stored the last page: the document is extracting, not completed, with
     # one extraction queued

@@ -147,10 +147,10 @@ def test_store_page_twice_stores_and_counts_once(user, tmp_path):
     assert (first.text, second.text) == ("Admitted overnight.", "Discharged home.")
 
     # WHEN page 1 is stored twice, the second time with a different reading
-    stored = services.store_page(str(document.id), first, first_image)
+    stored = services.store_pages(str(document.id), [(first, first_image)])
     after_first = snapshot(document)
     first.text = "A different reading."
-    stored_again = services.store_page(str(document.id), first, first_image)
+    stored_again = services.store_pages(str(document.id), [(first, first_image)])
 
     # THEN only the first call stored it: counted once, its text kept, the document still reading
     assert (stored, stored_again) == (False, False)  # neither stored the last page
@@ -159,9 +159,9 @@ def test_store_page_twice_stores_and_counts_once(user, tmp_path):
     assert after_first[3][0][1:3] == ("done", "Admitted overnight.")
 
     # AND WHEN the last page is stored, and then stored again
-    completed = services.store_page(str(document.id), second, second_image)
+    completed = services.store_pages(str(document.id), [(second, second_image)])
     after_last = snapshot(document)
-    completed_again = services.store_page(str(document.id), second, second_image)
+    completed_again = services.store_pages(str(document.id), [(second, second_image)])
 
     # THEN the first of those stored the last page (the document goes on to its extraction
     # stage, which completes it), and the repeat changed nothing
@@ -181,7 +181,7 @@ def test_two_deliveries_storing_one_page_at_once_count_it_once(user, stub_broker
     def deliver():
         try:
             barrier.wait(timeout=10)
-            outcomes.append(services.store_page(str(document.id), result, display))
+            outcomes.append(services.store_pages(str(document.id), [(result, display)]))
         finally:
             connection.close()
 
@@ -206,7 +206,7 @@ def test_store_page_again_keeps_the_stored_image(user, tmp_path):
     document = document_services.create_document(user, SimpleUploadedFile("one.png", png(["Ward round."])))
     pipeline.start_document(str(document.id))
     result, display = _read(document, 1, tmp_path / "first")
-    assert services.store_page(str(document.id), result, display)
+    assert services.store_pages(str(document.id), [(result, display)])
     page = Page.objects.get(document=document, number=1)
     with default_storage.open(page.image.name, "rb") as stored:
         original = stored.read()
@@ -214,7 +214,7 @@ def test_store_page_again_keeps_the_stored_image(user, tmp_path):
     # WHEN a second delivery stores the page again with a different image
     other = tmp_path / "other.jpg"
     other.write_bytes(_jpeg_of(png(["Something else entirely."])))
-    assert services.store_page(str(document.id), result, other) is False
+    assert services.store_pages(str(document.id), [(result, other)]) is False
 
     # THEN the stored page keeps the image that goes with its text
     page.refresh_from_db()

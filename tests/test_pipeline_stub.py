@@ -12,9 +12,7 @@ def test_uploaded_scan_is_read_page_by_page(api_client, stub_broker, stub_worker
     pdf = scanned_pdf([[f"Patient visit number {n} was uneventful."] for n in (1, 2, 3)])
 
     # WHEN it is uploaded through the API and the workers run
-    response = api_client.post(
-        "/api/v1/documents/", {"file": SimpleUploadedFile("scan.pdf", pdf)}, format="multipart"
-    )
+    response = api_client.post("/api/v1/documents/", {"file": SimpleUploadedFile("scan.pdf", pdf)}, format="multipart")
     assert response.status_code == 201, response.content
     drain(stub_broker)
 

@@ -129,7 +129,7 @@ def test_page_read_while_cancelled_is_not_stored(api_client, tmp_path):
 
     # WHEN its owner cancels it before the worker stores the page
     services.cancel(document.id, document.owner)
-    completed = services.store_page(str(document.id), result, display)
+    completed = services.store_pages(str(document.id), [(result, display)])
 
     # THEN the page is not stored (and is no longer claimed), and the document stays cancelled
     assert completed is False
