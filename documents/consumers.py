@@ -46,6 +46,16 @@ class DocumentStatusConsumer(AsyncJsonWebsocketConsumer):
             for item in await database_sync_to_async(events.open_documents_of)(self.scope["user"].id):
                 await self._send_now(item)
 
+    async def dispatch(self, message: dict) -> None:
+        # Channels closes stale database connections before every handler, through a hop to a
+        # worker thread: 28% of daphne's CPU with 1,000 sockets open. A status event touches
+        # no database; the handlers that do go through database_sync_to_async, which closes
+        # them itself.
+        if message["type"] == events.EVENT_TYPE:
+            await self.document_status(message)
+        else:
+            await super().dispatch(message)
+
     async def document_status(self, event: dict) -> None:
         """A group message from events.send_to_users: several documents of this user."""
         loop = asyncio.get_running_loop()

@@ -20,7 +20,9 @@ from datetime import timedelta
 import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from documents import notifications
@@ -113,18 +115,23 @@ def with_seq(payloads: list[dict], *, advance: bool = True) -> list[dict]:
     document, shared by every process), so a client can drop a late, older state."""
     if not payloads:
         return payloads
-    pipe = _client().pipeline(transaction=False)
-    for item in payloads:
-        key = SEQ_KEY.format(settings.EXORA_EVENTS_PREFIX, item["id"])
-        if advance:
-            pipe.incr(key)
-            pipe.expire(key, SEQ_TTL)  # forgotten after a month: no page stays open that long
-        else:
-            pipe.get(key)
-    results = pipe.execute()[:: 2 if advance else 1]
-    for item, seq in zip(payloads, results, strict=True):
+    keys = [SEQ_KEY.format(settings.EXORA_EVENTS_PREFIX, item["id"]) for item in payloads]
+    # One script for all when advancing: a thousand queued documents move at each start.
+    seqs = _client().register_script(_NEXT_SEQS)(keys=keys, args=[SEQ_TTL]) if advance else _client().mget(keys)
+    for item, seq in zip(payloads, seqs, strict=True):
         item["seq"] = int(seq or 0)
     return payloads
+
+
+# Each counter is forgotten a month after its last use: no page stays open that long.
+_NEXT_SEQS = """
+local seqs = {}
+for i, key in ipairs(KEYS) do
+    seqs[i] = redis.call('INCR', key)
+    redis.call('EXPIRE', key, ARGV[1])
+end
+return seqs
+"""
 
 
 # --- Publishing --------------------------------------------------------------------------------
@@ -167,16 +174,20 @@ def page_started(document_id, enqueued_at) -> None:
 def _publish(document_ids: list, *, queue: bool) -> None:
     _client().incr(VERSION_KEY.format(settings.EXORA_EVENTS_PREFIX))
     states = queue_states()
-    wanted = {str(i) for i in document_ids}
+    changed = {str(i) for i in document_ids}
     # The ETA given when a run is first queued is the one measured against what happens.
-    notifications.record_predictions([states[i] for i in wanted if i in states and states[i].position is not None])
+    notifications.record_predictions([states[i] for i in changed if i in states and states[i].position is not None])
+    wanted = set(changed)
+    documents = Document.objects.filter(id__in=changed)
     if queue:
         wanted |= {i for i, s in states.items() if s.position is not None}
-    documents = Document.objects.filter(id__in=wanted)
+        # The unfinished documents by their status, not by a list of a thousand ids.
+        documents = Document.objects.filter(Q(id__in=changed) | ~Q(status__in=Document.FINISHED))
     by_user: dict[int, list[dict]] = defaultdict(list)
     items = []
-    changed = {str(i) for i in document_ids}
-    for document in documents:
+    for document in documents.defer("extraction"):
+        if str(document.id) not in wanted:
+            continue
         item = payload(document, states.get(str(document.id)))
         items.append(item)
         by_user[document.owner_id].append(item)
@@ -188,15 +199,26 @@ def _publish(document_ids: list, *, queue: bool) -> None:
 
 
 def send_to_users(by_user: dict[int, list[dict]]) -> None:
-    """One group message per user, all sent at once on one event loop."""
+    """One group message per user, all sent at once."""
     layer = get_channel_layer()
+    messages = {group_name(user): {"type": EVENT_TYPE, "documents": items} for user, items in by_user.items()}
+    if isinstance(layer, RedisPubSubChannelLayer):
+        _publish_in_one_round_trip(layer, messages)
+        return
 
     async def send_all() -> None:
-        await asyncio.gather(
-            *(
-                layer.group_send(group_name(user_id), {"type": EVENT_TYPE, "documents": documents})
-                for user_id, documents in by_user.items()
-            )
-        )
+        await asyncio.gather(*(layer.group_send(group, message) for group, message in messages.items()))
 
     async_to_sync(send_all)()
+
+
+def _publish_in_one_round_trip(layer: RedisPubSubChannelLayer, messages: dict[str, dict]) -> None:
+    """What the pub/sub layer's group_send does, for every group in one Redis pipeline: it
+    publishes one message at a time behind a lock, 185 ms for 1,000 users. The channel name is
+    the layer's own (channels-redis 4.3, one host, as settings.CHANNEL_LAYERS has it); the
+    socket tests fail if it ever changes."""
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    pipe = _client().pipeline(transaction=False)
+    for group, message in messages.items():
+        pipe.publish(f"{prefix}__group__{group}", layer.serialize(message))
+    pipe.execute()

@@ -166,13 +166,13 @@ def queue_states(now: datetime | None = None) -> dict[str, QueueState]:
     times = page_times()
     workers = workers_alive(now)
     running_left, running_pages = _running_pages(now, times)
-    retrying = _retrying_documents([r["id"] for r in rows])
+    retrying = _retrying_documents()
     window = settings.EXORA_DOCUMENT_WINDOW
 
     started = [r for r in rows if r["started"]]
     waiting = sorted(
         (r for r in rows if not r["started"]),
-        key=lambda r: (LANE_ORDER.get(r["job__lane"], 1), r["job__enqueued_at"] or r["created_at"], str(r["id"])),
+        key=lambda r: (_lane_order(r), r["job__enqueued_at"] or r["created_at"], str(r["id"])),
     )
     # Pages the started documents still have queued ahead of any newcomer (at most a window);
     # the pages being read now count by the time they have left instead.
@@ -186,10 +186,15 @@ def queue_states(now: datetime | None = None) -> dict[str, QueueState]:
     states: dict[str, QueueState] = {}
     for row in started:
         states[str(row["id"])] = _state(row, None, None, None, _message(row, retrying, running_left, workers, None))
+    lane_starts_at = 0
     for index, row in enumerate(waiting):
+        if index and _lane_order(row) != _lane_order(waiting[index - 1]):
+            lane_starts_at = index
         eta = (pages_ahead * page_seconds + seconds_left) / slots
         eta_slow = (pages_ahead * page_seconds * times.spread + seconds_left) / slots
-        message = _message(row, retrying, running_left, workers, _overtaken_by(row, waiting[:index]))
+        # Only a higher lane overtakes: within a lane the order is the order of arrival.
+        overtaken = _overtaken_by(row, waiting[:lane_starts_at])
+        message = _message(row, retrying, running_left, workers, overtaken)
         honest = workers.slots > 0 and not message.startswith(("paused", "waiting"))
         states[str(row["id"])] = _state(row, index + 1, eta if honest else None, eta_slow if honest else None, message)
         pages_ahead += min(_pages_left(row), window)
@@ -229,6 +234,10 @@ def _unfinished_rows(now: datetime):
     )
 
 
+def _lane_order(row: dict) -> int:
+    return LANE_ORDER.get(row["job__lane"], 1)
+
+
 def _pages_left(row: dict) -> int:
     return max((row["page_count"] or 1) - (row["pages_done"] or 0), 0)
 
@@ -252,13 +261,13 @@ def _running_pages(now: datetime, times: PageTimes) -> tuple[dict[str, float], d
     return left, count
 
 
-def _retrying_documents(document_ids: list) -> set[str]:
-    """Documents with a run that failed and will be retried, with no later success of the
-    same stage and page."""
+def _retrying_documents() -> set[str]:
+    """Unfinished documents with a run that failed and will be retried, with no later
+    success of the same stage and page."""
     retried = list(
-        Attempt.objects.filter(job__document_id__in=document_ids, outcome=Attempt.Outcome.RETRYING).values_list(
-            "job__document_id", "stage", "page_number", "started_at"
-        )
+        Attempt.objects.filter(outcome=Attempt.Outcome.RETRYING)
+        .exclude(job__document__status__in=Document.FINISHED)
+        .values_list("job__document_id", "stage", "page_number", "started_at")
     )
     if not retried:
         return set()
