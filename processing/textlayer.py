@@ -59,7 +59,13 @@ def _page_text(number: int, page: ET.Element, scale: float) -> PageText:
                 text = (element.text or "").strip()
                 if not text:
                     continue
-                box = [round(float(element.get(k, 0)) * scale) for k in ("xMin", "yMin", "xMax", "yMax")]
+                corners = element.attrib  # spelled out: this runs for every word of every page
+                box = [
+                    round(float(corners["xMin"]) * scale),
+                    round(float(corners["yMin"]) * scale),
+                    round(float(corners["xMax"]) * scale),
+                    round(float(corners["yMax"]) * scale),
+                ]
                 words.append(Word(text=text, box=box, confidence=100.0))
                 line_words.append(text)
             if line_words:
