@@ -1,5 +1,6 @@
 """Reading one page of a file: its text layer where it has a real one, OCR otherwise."""
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,7 +9,10 @@ from django.conf import settings
 from PIL import Image
 
 from processing import ocr, rendering, textlayer
+from processing.errors import ProcessingError
 from processing.results import PageResult
+
+logger = logging.getLogger(__name__)
 
 DISPLAY_IMAGE_NAME = "display.jpg"
 
@@ -48,15 +52,26 @@ def read_text_pages(
 ) -> list[tuple[PageResult, Path]]:
     """Read PDF pages `first` to `last` that were planned as text-layer pages, with one poppler
     run for their text and one for their display images; a page whose layer turns out not to
-    be real text after all is read on its own, as `read_page` reads it."""
+    be real text after all is read on its own, as `read_page` reads it.
+
+    The poppler runs get one page's time limit for them all; when that is not enough, or
+    poppler fails on one of the pages, every page is read on its own, with its own limit.
+    """
     clock = time.perf_counter()
-    layers = textlayer.read_text_layers(path, first, last, dpi=options.dpi, timeout=options.timeout)
-    text_seconds = time.perf_counter() - clock
-    clock = time.perf_counter()
-    displays = rendering.render_pdf_pages(
-        path, first, last, workdir, dpi=options.display_dpi, for_ocr=False, timeout=options.timeout
-    )
-    render_seconds = time.perf_counter() - clock
+    try:
+        layers = textlayer.read_text_layers(path, first, last, dpi=options.dpi, timeout=options.timeout)
+        text_seconds = time.perf_counter() - clock
+        clock = time.perf_counter()
+        displays = rendering.render_pdf_pages(
+            path, first, last, workdir, dpi=options.display_dpi, for_ocr=False, timeout=options.timeout
+        )
+        render_seconds = time.perf_counter() - clock
+    except ProcessingError:
+        logger.warning("pages %s-%s of %s: reading them together failed; reading them one by one", first, last, path)
+        return [
+            read_page(path, rendering.PDF, number, _own_folder(workdir, number), options)
+            for number in range(first, last + 1)
+        ]
     count = last - first + 1
     share = {"text_layer": round(text_seconds / count, 4), "render": round(render_seconds / count, 4)}
     share["total"] = round(share["text_layer"] + share["render"], 4)
@@ -67,10 +82,14 @@ def read_text_pages(
         if layer is not None and (options.ocr_mode == "off" or textlayer.is_real_text(layer.text)):
             results.append((_text_layer_result(layer, dict(share)), display))
         else:
-            alone = workdir / f"page-{number}"
-            alone.mkdir()
-            results.append(read_page(path, rendering.PDF, number, alone, options))
+            results.append(read_page(path, rendering.PDF, number, _own_folder(workdir, number), options))
     return results
+
+
+def _own_folder(workdir: Path, number: int) -> Path:
+    folder = workdir / f"page-{number}"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def _text_layer_result(layer: textlayer.PageText, timings: dict[str, float]) -> PageResult:

@@ -1,6 +1,10 @@
 """Text-layer pages are read several to a message; pages that need OCR are still read alone."""
 
 import io
+import os
+import shutil
+import stat
+import time
 
 import pikepdf
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -8,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from documents.models import Document
 from processing import textlayer
 from processing.models import Attempt
+from processing.reader import ReadOptions, read_text_pages
 from tests.conftest import drain
 from tests.factories import born_digital_pdf, scanned_pdf
 
@@ -124,3 +129,29 @@ def test_planning_a_file_poppler_cannot_read_plans_nothing(tmp_path):
     # WHEN its pages are planned
     # THEN nothing is planned as text, so every page would be read on its own
     assert textlayer.pages_with_real_text(path, timeout=30) == set()
+
+
+def test_pages_poppler_cannot_render_together_in_time_are_read_one_by_one(tmp_path, monkeypatch):
+    # GIVEN a pdftoppm that hangs when asked for several pages, and renders one page as usual
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    wrapper = fake_bin / "pdftoppm"
+    real = shutil.which("pdftoppm")
+    wrapper.write_text(f'#!/bin/sh\n[ "$4" = "$6" ] || exec sleep 300\nexec {real} "$@"\n')  # -r N -f A -l B
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{fake_bin}:{os.environ['PATH']}")
+    pdf = tmp_path / "typed.pdf"
+    pdf.write_bytes(digital_pages(1, 3))
+    options = ReadOptions(ocr_mode="auto", dpi=300, display_dpi=100, languages="eng", timeout=2)
+
+    # WHEN the three pages are read as one run with a 2-second limit
+    started = time.monotonic()
+    read = read_text_pages(pdf, 1, 3, tmp_path, options)
+
+    # THEN the run gave up after the limit and read each page alone, from its text layer
+    assert time.monotonic() - started < 15
+    assert [result.number for result, _ in read] == [1, 2, 3]
+    for result, display in read:
+        assert result.source == "text_layer"
+        assert f"page {result.number} of the record" in result.text
+        assert display.read_bytes()[:2] == b"\xff\xd8"
