@@ -16,6 +16,7 @@ import itertools
 import statistics
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -103,12 +104,20 @@ def page_times(*, fresh: bool = False) -> PageTimes:
     )
     recent.reverse()
     times = measure([timings for timings, _ in recent])
-    gaps = [(b - a).total_seconds() for (_, a), (_, b) in itertools.pairwise(recent)]
+    gaps = pace([done_at for _, done_at in recent])
     if gaps:
         times = PageTimes(times.ewma, times.p50, times.p90, times.samples, statistics.median(gaps))
     with _stats_lock:
         _stats_cache["times"] = (time.monotonic(), times)
     return times
+
+
+def pace(done_at: list[datetime]) -> list[float]:
+    """Seconds per page between one store and the next: a run of text pages is stored at
+    once, so the time since the previous store is shared by the pages of the run."""
+    stored_together = Counter(done_at)
+    stores = sorted(stored_together)
+    return [(b - a).total_seconds() / stored_together[b] for a, b in itertools.pairwise(stores)]
 
 
 def measure(timings_oldest_first: list[dict]) -> PageTimes:

@@ -164,3 +164,15 @@ def _start_page(document, *, seconds_ago: float, lease_left: float) -> None:
         lease_expires_at=now + timedelta(seconds=lease_left),
     )
     _attempt(document, page=1, outcome="", seconds_ago=seconds_ago)
+
+
+def test_the_pace_of_a_run_of_pages_stored_at_once_is_shared_by_its_pages():
+    # GIVEN a page stored alone, then a run of 4 stored together 2 s later, then one more 1 s later
+    start = timezone.now()
+    done_at = [start, *[start + timedelta(seconds=2)] * 4, start + timedelta(seconds=3)]
+
+    # WHEN the pace of pages is measured
+    gaps = queue_position.pace(done_at)
+
+    # THEN the 2 s are shared by the 4 pages of the run: 0.5 s a page, then 1 s for the last
+    assert gaps == [0.5, 1.0]
