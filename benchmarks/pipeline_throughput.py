@@ -98,7 +98,9 @@ def configure_environment(args: argparse.Namespace, data_dir: Path) -> dict[str,
         "OMP_THREAD_LIMIT": "1",
     }
     os.environ.update(overrides)
-    worker_env = dict(os.environ)
+    # As `manage.py runworkers` starts them: one message at a time per worker, picked up
+    # within 100 ms of the worker being free.
+    worker_env = {**os.environ, "dramatiq_queue_prefetch": "1", "dramatiq_worker_timeout": "100"}
     worker_env.update(dict(item.split("=", 1) for item in args.worker_env))
     return worker_env
 

@@ -15,6 +15,12 @@ class Command(BaseCommand):
         # takes one message at a time, so the next page goes to whichever worker frees up
         # first instead of waiting behind a busy one.
         os.environ.setdefault("dramatiq_queue_prefetch", "1")
+        # A worker busy with a message fetches nothing, and its consumers back off meanwhile, up
+        # to this many milliseconds (Dramatiq's default, 1000): the pause before the worker
+        # takes its next message once it is free: 0.44 s on average between two OCR pages (13 %
+        # of a page) at 1000 ms, 0.11 s at 100 ms. The price is polling Redis more often while
+        # idle: a tenth of a core per worker process instead of 2 %.
+        os.environ.setdefault("dramatiq_worker_timeout", "100")
         call_command(
             "rundramatiq",
             processes=settings.EXORA_WORKERS,
