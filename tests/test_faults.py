@@ -18,7 +18,7 @@ from documents.models import Document, Page
 from processing import dispatch, ocr, pipeline, recovery, rendering
 from processing.errors import TransientError
 from tests.conftest import drain, running_worker
-from tests.factories import scanned_pdf
+from tests.factories import born_digital_pdf, scanned_pdf
 
 FAULTS_REDIS_URL = "redis://127.0.0.1:6379/10"
 
@@ -233,3 +233,24 @@ def test_document_whose_extraction_message_was_lost_is_extracted_again(api_clien
     assert recovered.resent_documents == [str(document.id)]
     [message] = list(stub_broker.queues["documents"].queue)
     assert b"extract_document" in message
+
+
+def test_pages_of_a_lost_text_run_are_sent_again_one_by_one(api_client, stub_broker, redis_broker, settings):
+    # GIVEN a born-digital document whose five pages went out as one message, which Redis lost
+    settings.EXORA_LEASE_SECONDS = 3
+    settings.EXORA_TEXT_BATCH_PAGES = 8
+    pdf = born_digital_pdf([[f"Typed progress note, page {n} of the record."] for n in range(1, 6)])
+    response = api_client.post("/api/v1/documents/", {"file": SimpleUploadedFile("typed.pdf", pdf)}, format="multipart")
+    document_id = response.json()["id"]
+    pipeline.start_document(document_id)
+    assert dispatch.send_next_pages(document_id, 1) == 1
+    assert stub_broker.queues["pages"].qsize() == 1
+    stub_broker.flush_all()
+    Document.objects.filter(id=document_id).update(started_at=timezone.now() - timedelta(seconds=60))
+
+    # WHEN recovery runs
+    recovered = recovery.recover(redis_broker)
+
+    # THEN each page of the lost run is sent again on its own, ahead of new pages
+    assert sorted(recovered.resent_pages) == [(document_id, n) for n in range(1, 6)]
+    assert stub_broker.queues["pages-priority"].qsize() == 5
