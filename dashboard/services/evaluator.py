@@ -19,7 +19,9 @@ from django.utils import timezone
 from dashboard.models import AlertRule
 from dashboard.selectors.conditions import Context
 from dashboard.services import alerts, heartbeats, snapshot
+from documents import events as document_events
 from exora import leadership
+from processing.queue_position import workers_alive
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,20 @@ def run_round(now: datetime | None = None) -> list[alerts.Event]:
     return events
 
 
+def tell_owners_if_workers_changed(seen: tuple | None) -> tuple:
+    """Publish every queued document's state when the workers alive (slots, page queues)
+    changed since `seen`; returns what is seen now.
+
+    Owners see "waiting for a worker" when none is alive, and an ETA again when one is back;
+    a worker that dies cannot tell them, and this process watches the workers anyway.
+    """
+    alive = workers_alive(timezone.now())
+    now_seen = (alive.slots, alive.queues)
+    if seen is not None and now_seen != seen:
+        document_events.queue_changed()
+    return now_seen
+
+
 def hold_leadership(client, owner: str, interval: float) -> bool:
     return leadership.hold_leadership(client, LEADER_KEY, owner, interval)
 
@@ -53,6 +69,7 @@ def run_forever(stopping: threading.Event, owner: str, client=None, interval: fl
     """Evaluate every `interval` seconds while this process leads; `client` None: always lead."""
     interval = interval or settings.EXORA_ALERT_INTERVAL_SECONDS
     rounds = 0
+    workers_seen = None
     while not stopping.is_set():
         try:
             close_old_connections()
@@ -60,6 +77,7 @@ def run_forever(stopping: threading.Event, owner: str, client=None, interval: fl
                 events = run_round()
                 if events:
                     logger.info("alerts: %s", ", ".join(f"{e.kind} #{e.alert_id}" for e in events))
+                workers_seen = tell_owners_if_workers_changed(workers_seen)
                 rounds += 1
                 if rounds % 240 == 0:  # about hourly at the default interval
                     heartbeats.forget_old_workers()

@@ -1,14 +1,19 @@
 """The socket at /ws/documents/: who may open it, what it sends on connect and afterwards."""
 
 import asyncio
+from datetime import timedelta
 
 import dramatiq
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from dashboard.services import evaluator
 from documents import events
+from documents.consumers import MIN_INTERVAL
 from documents.models import Document
 from processing.models import Job
 from tests.conftest import drain
@@ -196,3 +201,41 @@ def test_a_document_from_queued_to_completed(alice, stub_broker, settings):
     last = seen[-1]
     assert (last["status"], last["stage"], last["pages_done"], last["pages_total"]) == ("completed", "Completed", 3, 3)
     assert Job.objects.get(document_id=document_id).finished_at is not None
+
+
+def test_owners_hear_when_the_last_worker_stops_and_when_one_is_back(alice):
+    # GIVEN one worker alive, a queued document of alice's, and her page open on it
+    alive = worker("w1")
+    document = queued_document(alice)
+    cookie = session_cookie("alice")
+    seen = evaluator.tell_owners_if_workers_changed(None)
+
+    async def scenario():
+        socket = communicator(cookie=cookie)
+        assert (await socket.connect())[0]
+        snapshot = await socket.receive_json_from(timeout=5)
+        assert (snapshot["id"], snapshot["message"]) == (str(document.id), "")
+        assert snapshot["eta_seconds"] is not None
+
+        # WHEN the worker's heartbeat goes stale, and the alert evaluator makes its round
+        alive.last_heartbeat = timezone.now() - timedelta(minutes=5)
+        await database_sync_to_async(alive.save)()
+        now_seen = await database_sync_to_async(evaluator.tell_owners_if_workers_changed)(seen)
+        # THEN her page hears that the document waits for a worker, with no ETA
+        stopped = await socket.receive_json_from(timeout=5)
+        assert (stopped["message"], stopped["eta_seconds"], stopped["position"]) == ("waiting for a worker", None, 1)
+
+        # WHEN a worker is back
+        await database_sync_to_async(worker)("w2")
+        await asyncio.sleep(MIN_INTERVAL)  # one message per document per second
+        back_seen = await database_sync_to_async(evaluator.tell_owners_if_workers_changed)(now_seen)
+        # THEN the ETA is back
+        back = await socket.receive_json_from(timeout=5)
+        assert back["message"] == "" and back["eta_seconds"] is not None
+        # AND a round in which nothing changed sends nothing
+        await asyncio.sleep(MIN_INTERVAL)
+        await database_sync_to_async(evaluator.tell_owners_if_workers_changed)(back_seen)
+        assert await socket.receive_nothing(timeout=1.5)
+        await socket.disconnect()
+
+    asyncio.run(scenario())
