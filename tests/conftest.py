@@ -1,4 +1,4 @@
-"""Fixtures shared by the suite: people, API clients, and an in-process Dramatiq worker."""
+"""Fixtures shared by the suite: people, web and API clients, and an in-process Dramatiq worker."""
 
 import contextlib
 from collections.abc import Iterator
@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import dramatiq
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 from dramatiq.brokers.stub import StubBroker
 from rest_framework.test import APIClient
 
@@ -20,6 +21,14 @@ def user(db):
 @pytest.fixture
 def other_user(db):
     return get_user_model().objects.create_user("mallory", password="correct-horse-battery")
+
+
+@pytest.fixture
+def web_client(user) -> Client:
+    """A browser session signed in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 @pytest.fixture

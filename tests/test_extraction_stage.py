@@ -3,10 +3,8 @@
 import io
 import json
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.test import Client
 
 from documents.models import Document
 from processing import actors, pipeline, services
@@ -61,13 +59,6 @@ def assert_records_of_the_note(result: dict) -> None:
     assert only(records["allergies"], substance="penicillin")["negated"] is True
     assert only(records["conditions"], name_normalised="chest pain")["negated"] is True
     assert only(records["conditions"], name_normalised="type 2 diabetes mellitus")["icd10"] == "E11.9"
-
-
-@pytest.fixture
-def web_client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_read_document_is_extracted_served_and_shown(api_client, web_client, stub_broker, stub_worker):

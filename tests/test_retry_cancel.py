@@ -39,13 +39,6 @@ def paused_worker(stub_worker):
 
 
 @pytest.fixture
-def web_client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def admin_client_(db) -> Client:
     admin = get_user_model().objects.create_superuser("root", password="correct-horse-battery")
     client = Client()

@@ -42,14 +42,6 @@ def operator_client(operator) -> Client:
     return client
 
 
-@pytest.fixture
-def member_client(user) -> Client:
-    """Signed in, but not staff."""
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def make_document(
     owner,
     *,

@@ -17,14 +17,14 @@ def test_the_dashboard_sends_anonymous_people_to_sign_in():
     assert live.status_code == 302
 
 
-def test_the_dashboard_refuses_people_who_are_not_staff(member_client):
+def test_the_dashboard_refuses_people_who_are_not_staff(web_client):
     # GIVEN a signed-in person who is not staff
     # WHEN they open the dashboard, its live figures, or try an operator action
     responses = [
-        member_client.get("/ops/"),
-        member_client.get("/ops/live.json"),
-        member_client.post("/ops/failures/retry/", {"stage": "page", "error_class": "OSError"}),
-        member_client.post("/ops/alerts/1/acknowledge/"),
+        web_client.get("/ops/"),
+        web_client.get("/ops/live.json"),
+        web_client.post("/ops/failures/retry/", {"stage": "page", "error_class": "OSError"}),
+        web_client.post("/ops/alerts/1/acknowledge/"),
     ]
     # THEN every one is refused
     assert [r.status_code for r in responses] == [403, 403, 403, 403]
@@ -45,10 +45,10 @@ def test_staff_see_the_dashboard_and_its_live_figures(operator_client):
     assert 'href="/ops/"' in page.content.decode()
 
 
-def test_metrics_are_refused_to_anonymous_people_and_to_members(member_client):
+def test_metrics_are_refused_to_anonymous_people_and_to_members(web_client):
     # GIVEN no token configured WHEN anonymous people, members, or a made-up bearer token ask
     anonymous = Client().get("/metrics")
-    member = member_client.get("/metrics")
+    member = web_client.get("/metrics")
     guessed = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer ")
     # THEN all are refused, and nothing is measured for them
     for response in (anonymous, member, guessed):
