@@ -1,6 +1,8 @@
-"""Documents the tests make for themselves: real pages with known text, as images and PDFs."""
+"""What the tests make for themselves: real pages with known text, as images and PDFs, and
+stand-ins for the tools we run (a tesseract that hangs, a pdftoppm that dies)."""
 
 import io
+import stat
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -49,3 +51,11 @@ def png(lines: list[str]) -> bytes:
     buffer = io.BytesIO()
     text_page(lines).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def shell_script(path: Path, body: str) -> Path:
+    """An executable shell script at `path`, standing in for a tool."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return path

@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import stat
 import time
 from datetime import timedelta
 
@@ -18,7 +17,7 @@ from documents.models import Document, Page
 from processing import dispatch, ocr, pipeline, recovery, rendering
 from processing.errors import TransientError
 from tests.conftest import drain, running_worker
-from tests.factories import born_digital_pdf, scanned_pdf
+from tests.factories import born_digital_pdf, scanned_pdf, shell_script
 
 FAULTS_REDIS_URL = "redis://127.0.0.1:6379/10"
 
@@ -44,11 +43,11 @@ def reading_document(api_client, stub_broker, pages: int) -> Document:
 @pytest.fixture
 def hanging_tesseract(tmp_path, monkeypatch):
     """A `tesseract` that never answers, standing in for one stuck on a page."""
-    script = tmp_path / "tesseract-that-hangs"
     real = shutil.which("tesseract")
     # It still tells its version (pytesseract asks once per process, without a time limit).
-    script.write_text(f'#!/bin/sh\n[ "$1" = "--version" ] && exec {real} --version\nexec sleep 300\n')
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    script = shell_script(
+        tmp_path / "tesseract-that-hangs", f'[ "$1" = "--version" ] && exec {real} --version\nexec sleep 300'
+    )
     monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(script))
     return script
 
@@ -182,10 +181,8 @@ def test_process_pid_is_part_of_the_worker_id():
 
 def test_ocr_engine_killed_by_a_signal_is_transient(tmp_path, monkeypatch):
     # GIVEN an OCR engine that the kernel kills (as the OOM killer would)
-    script = tmp_path / "tesseract-killed"
     real = shutil.which("tesseract")
-    script.write_text(f'#!/bin/sh\n[ "$1" = "--version" ] && exec {real} --version\nkill -9 $$\n')
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    script = shell_script(tmp_path / "tesseract-killed", f'[ "$1" = "--version" ] && exec {real} --version\nkill -9 $$')
     monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(script))
     image = tmp_path / "page.png"
     image.write_bytes(b"not really read")
@@ -198,12 +195,8 @@ def test_ocr_engine_killed_by_a_signal_is_transient(tmp_path, monkeypatch):
 
 def test_hung_renderer_is_killed_and_reported_as_transient(tmp_path, monkeypatch):
     # GIVEN a pdftoppm that never answers, first on the PATH
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    hung = fake_bin / "pdftoppm"
-    hung.write_text("#!/bin/sh\nexec sleep 300\n")
-    hung.chmod(hung.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{fake_bin}:{os.environ['PATH']}")
+    hung = shell_script(tmp_path / "bin" / "pdftoppm", "exec sleep 300")
+    monkeypatch.setenv("PATH", f"{hung.parent}:{os.environ['PATH']}")
     pdf = tmp_path / "scan.pdf"
     pdf.write_bytes(scanned_pdf([["Rendering hangs"]], height_in=1.0))
 

@@ -3,7 +3,6 @@
 import io
 import os
 import shutil
-import stat
 import time
 
 import pikepdf
@@ -14,7 +13,7 @@ from processing import textlayer
 from processing.models import Attempt
 from processing.reader import ReadOptions, read_text_pages
 from tests.conftest import drain
-from tests.factories import born_digital_pdf, scanned_pdf
+from tests.factories import born_digital_pdf, scanned_pdf, shell_script
 
 
 def merged(*pdfs: bytes) -> bytes:
@@ -133,13 +132,10 @@ def test_planning_a_file_poppler_cannot_read_plans_nothing(tmp_path):
 
 def test_pages_poppler_cannot_render_together_in_time_are_read_one_by_one(tmp_path, monkeypatch):
     # GIVEN a pdftoppm that hangs when asked for several pages, and renders one page as usual
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    wrapper = fake_bin / "pdftoppm"
     real = shutil.which("pdftoppm")
-    wrapper.write_text(f'#!/bin/sh\n[ "$4" = "$6" ] || exec sleep 300\nexec {real} "$@"\n')  # -r N -f A -l B
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{fake_bin}:{os.environ['PATH']}")
+    # Its arguments are -r N -f FIRST -l LAST ...
+    wrapper = shell_script(tmp_path / "bin" / "pdftoppm", f'[ "$4" = "$6" ] || exec sleep 300\nexec {real} "$@"')
+    monkeypatch.setenv("PATH", f"{wrapper.parent}:{os.environ['PATH']}")
     pdf = tmp_path / "typed.pdf"
     pdf.write_bytes(digital_pages(1, 3))
     options = ReadOptions(ocr_mode="auto", dpi=300, display_dpi=100, languages="eng", timeout=2)
