@@ -265,6 +265,12 @@ def _check(tally: Tally, name: str, ok: bool, detail: str = "") -> None:
         tally.wrong.append(f"{name}: {detail}")
 
 
+def _check_date(tally: Tally, answer: dict[str, Any], predicted: dict[str, Any]) -> None:
+    if answer.get("date"):
+        ok = _same_date(answer["date"], predicted.get("date"))
+        _check(tally, "date", ok, f"{answer['date']} vs {predicted.get('date')} | {predicted['text']}")
+
+
 def _fields(kind: str, answer: dict[str, Any], predicted: dict[str, Any], tally: Tally) -> None:
     if kind == "medications":
         if answer.get("dose") is not None:
@@ -297,13 +303,7 @@ def _fields(kind: str, answer: dict[str, Any], predicted: dict[str, Any], tally:
                 answer["flag"] == predicted.get("flag"),
                 f"{answer['flag']} vs {predicted.get('flag')} | {predicted['text']}",
             )
-        if answer.get("date"):
-            _check(
-                tally,
-                "date",
-                _same_date(answer["date"], predicted.get("date")),
-                f"{answer['date']} vs {predicted.get('date')} | {predicted['text']}",
-            )
+        _check_date(tally, answer, predicted)
         tally.fields["_last_both"] = [int(value_ok and unit_ok), 0]
         if value_ok and unit_ok:
             tally.fields["_both"][0] += 1
@@ -318,13 +318,7 @@ def _fields(kind: str, answer: dict[str, Any], predicted: dict[str, Any], tally:
             ok = _unit(answer["unit"]) == _unit(predicted.get("unit"))
             _check(tally, "unit", ok, f"{answer['unit']} vs {predicted.get('unit')} | {predicted['text']}")
     elif kind == "immunizations":
-        if answer.get("date"):
-            _check(
-                tally,
-                "date",
-                _same_date(answer["date"], predicted.get("date")),
-                f"{answer['date']} vs {predicted.get('date')} | {predicted['text']}",
-            )
+        _check_date(tally, answer, predicted)
         _check(tally, "status", (predicted.get("status") == "refused") == bool(answer.get("negated")))
     elif kind == "conditions" and answer.get("family") is not None:
         _check(tally, "family", ("family" in predicted.get("context", [])) == answer["family"])
