@@ -11,10 +11,7 @@ def send_page(document_id: str, number: int, lane: str = "standard", count: int 
     or "bulk"."""
     from processing.actors import PAGE_ACTORS
 
-    if count == 1:
-        PAGE_ACTORS[lane].send(document_id, number)
-    else:
-        PAGE_ACTORS[lane].send(document_id, number, count)
+    PAGE_ACTORS[lane].send(document_id, number, count)
 
 
 def pages_of(message_args: tuple | list) -> tuple[str, range]:
