@@ -51,21 +51,20 @@ def read_text_pages(
     path: Path, first: int, last: int, workdir: Path, options: ReadOptions
 ) -> list[tuple[PageResult, Path]]:
     """Read PDF pages `first` to `last` that were planned as text-layer pages, with one poppler
-    run for their text and one for their display images; a page whose layer turns out not to
-    be real text after all is read on its own, as `read_page` reads it.
+    run for their text and, at the same time, one for their display images; a page whose
+    layer turns out not to be real text after all is read on its own, as `read_page` reads it.
 
     The poppler runs get one page's time limit for them all; when that is not enough, or
     poppler fails on one of the pages, every page is read on its own, with its own limit.
     """
-    clock = time.perf_counter()
+    started = time.perf_counter()
     try:
-        layers = textlayer.read_text_layers(path, first, last, dpi=options.dpi, timeout=options.timeout)
-        text_seconds = time.perf_counter() - clock
-        clock = time.perf_counter()
-        displays = rendering.render_pdf_pages(
+        with rendering.rendering_pdf_pages(
             path, first, last, workdir, dpi=options.display_dpi, for_ocr=False, timeout=options.timeout
-        )
-        render_seconds = time.perf_counter() - clock
+        ) as rendered:
+            layers = textlayer.read_text_layers(path, first, last, dpi=options.dpi, timeout=options.timeout)
+            text_seconds = time.perf_counter() - started
+            displays = rendered()
     except ProcessingError:
         logger.warning("pages %s-%s of %s: reading them together failed; reading them one by one", first, last, path)
         return [
@@ -73,8 +72,13 @@ def read_text_pages(
             for number in range(first, last + 1)
         ]
     count = last - first + 1
-    share = {"text_layer": round(text_seconds / count, 4), "render": round(render_seconds / count, 4)}
-    share["total"] = round(share["text_layer"] + share["render"], 4)
+    total_seconds = time.perf_counter() - started
+    # The display images are drawn while the text is read: rendering is what it added.
+    share = {
+        "text_layer": round(text_seconds / count, 4),
+        "render": round((total_seconds - text_seconds) / count, 4),
+        "total": round(total_seconds / count, 4),
+    }
     by_number = {layer.number: layer for layer in layers}
     results = []
     for number, display in zip(range(first, last + 1), displays, strict=True):

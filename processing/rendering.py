@@ -1,12 +1,15 @@
-"""Turning a stored file into page images, one page at a time (poppler's pdftoppm, Pillow).
+"""Turning a stored file into page images, one page at a time (poppler, Pillow).
 
-Nothing here holds more than one page in memory: PDF pages are rendered by pdftoppm into a
+Nothing here holds more than one page in memory: PDF pages are rendered by poppler into a
 working folder, and image frames are copied out one by one.
 """
 
+import contextlib
 import io
 import math
 import subprocess
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pikepdf
@@ -105,28 +108,60 @@ def render_pdf_page(path: Path, number: int, workdir: Path, *, dpi: int, for_ocr
 def render_pdf_pages(
     path: Path, first: int, last: int, workdir: Path, *, dpi: int, for_ocr: bool, timeout: int
 ) -> list[Path]:
-    """Render pages `first` to `last` in one pdftoppm run, one file per page, in page order.
+    """Render pages `first` to `last` in one poppler run, one file per page, in page order."""
+    with rendering_pdf_pages(path, first, last, workdir, dpi=dpi, for_ocr=for_ocr, timeout=timeout) as rendered:
+        return rendered()
 
-    pdftoppm is run directly: pdf2image's convert_from_path first runs `pdfinfo` and
-    `pdftoppm -v`, two more processes per call (about 25 ms, half the cost of rendering a
-    text page for display; benchmarks/pipeline_throughput.py).
+
+@contextlib.contextmanager
+def rendering_pdf_pages(
+    path: Path, first: int, last: int, workdir: Path, *, dpi: int, for_ocr: bool, timeout: int
+) -> Iterator[Callable[[], list[Path]]]:
+    """Start rendering pages `first` to `last` in the background, so that the block can do
+    something else meanwhile (read the text layer); the block gets a function that waits for
+    the files, at most `timeout` seconds from the start. A render still running when the
+    block ends is killed.
+
+    Grayscale PGM for OCR comes from pdftoppm; display JPEGs from pdftocairo, which draws a
+    text page in a quarter less CPU (benchmarks/README.md). Both are run directly: pdf2image's
+    convert_from_path first runs `pdfinfo` and `pdftoppm -v`, two more processes per call
+    (about 25 ms, half the cost of rendering a text page for display).
     """
     stem = workdir / ("ocr" if for_ocr else "display")
-    suffix, fmt = (".pgm", ["-gray"]) if for_ocr else (".jpg", ["-jpeg", "-jpegopt", DISPLAY_JPEG_OPTIONS])
+    if for_ocr:
+        tool, suffix, fmt = "pdftoppm", ".pgm", ["-gray"]
+    else:
+        tool, suffix, fmt = "pdftocairo", ".jpg", ["-jpeg", "-jpegopt", DISPLAY_JPEG_OPTIONS]
     single = ["-singlefile"] if first == last else []
-    command = ["pdftoppm", "-r", str(dpi), "-f", str(first), "-l", str(last), *fmt, *single]
+    command = [tool, "-r", str(dpi), "-f", str(first), "-l", str(last), *fmt, *single, str(path), str(stem)]
+    which = f"page {first}" if first == last else f"pages {first}-{last}"
+    deadline = time.monotonic() + timeout
     try:
-        subprocess.run([*command, str(path), str(stem)], capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        which = f"page {first}" if first == last else f"pages {first}-{last}"
-        raise TransientError(f"Rendering {which} took longer than {timeout} s.") from exc
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except FileNotFoundError as exc:
         raise TransientError("The PDF tools (poppler) are not installed on this worker.") from exc
+
+    def rendered() -> list[Path]:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired as exc:
+            raise TransientError(f"Rendering {which} took longer than {timeout} s.") from exc
+        return _rendered_files(stem, suffix, first, last, single=bool(single))
+
+    try:
+        yield rendered
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _rendered_files(stem: Path, suffix: str, first: int, last: int, *, single: bool) -> list[Path]:
     if single:
         outputs = [stem.with_suffix(suffix)]
     else:  # stem-7.jpg, or stem-007.jpg: poppler pads to the digits of the file's page count
-        rendered = {int(p.stem.rsplit("-", 1)[1]): p for p in workdir.glob(f"{stem.name}-*{suffix}")}
-        outputs = [rendered.get(number, workdir / "missing") for number in range(first, last + 1)]
+        rendered = {int(p.stem.rsplit("-", 1)[1]): p for p in stem.parent.glob(f"{stem.name}-*{suffix}")}
+        outputs = [rendered.get(number, stem.parent / "missing") for number in range(first, last + 1)]
     for number, output in zip(range(first, last + 1), outputs, strict=True):
         if not output.is_file():  # a page that is missing or that poppler cannot draw
             raise PermanentError(f"Page {number} of this PDF could not be rendered.")

@@ -6,6 +6,7 @@ import shutil
 import time
 
 import pikepdf
+import psutil
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from documents.models import Document
@@ -131,10 +132,14 @@ def test_planning_a_file_poppler_cannot_read_plans_nothing(tmp_path):
 
 
 def test_pages_poppler_cannot_render_together_in_time_are_read_one_by_one(tmp_path, monkeypatch):
-    # GIVEN a pdftoppm that hangs when asked for several pages, and renders one page as usual
-    real = shutil.which("pdftoppm")
+    # GIVEN a display renderer that hangs when asked for several pages, and renders one page as usual
+    real = shutil.which("pdftocairo")
     # Its arguments are -r N -f FIRST -l LAST ...
-    wrapper = shell_script(tmp_path / "bin" / "pdftoppm", f'[ "$4" = "$6" ] || exec sleep 300\nexec {real} "$@"')
+    pid_file = tmp_path / "hung.pid"
+    wrapper = shell_script(
+        tmp_path / "bin" / "pdftocairo",
+        f'[ "$4" = "$6" ] || {{ echo $$ > {pid_file}; exec sleep 300; }}\nexec {real} "$@"',
+    )
     monkeypatch.setenv("PATH", f"{wrapper.parent}:{os.environ['PATH']}")
     pdf = tmp_path / "typed.pdf"
     pdf.write_bytes(digital_pages(1, 3))
@@ -144,8 +149,10 @@ def test_pages_poppler_cannot_render_together_in_time_are_read_one_by_one(tmp_pa
     started = time.monotonic()
     read = read_text_pages(pdf, 1, 3, tmp_path, options)
 
-    # THEN the run gave up after the limit and read each page alone, from its text layer
+    # THEN the run gave up after the limit, killed the hung renderer, and read each page
+    # alone, from its text layer
     assert time.monotonic() - started < 15
+    assert not psutil.pid_exists(int(pid_file.read_text()))
     assert [result.number for result, _ in read] == [1, 2, 3]
     for result, display in read:
         assert result.source == "text_layer"
