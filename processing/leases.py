@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -35,7 +36,7 @@ def holding(document_id: str, numbers: Iterable[int]) -> Iterator[list[int]]:
     """Claim pages for as long as the block runs; yields the numbers claimed, none when every
     page is already read or another worker has it. On an error the pages are released for the
     retry, or another worker, to claim."""
-    claimed = [number for number in numbers if claim(document_id, number)]
+    claimed = claim(document_id, numbers)
     keys = {(str(document_id), number) for number in claimed}
     with _held_lock:
         _held.update(keys)
@@ -50,15 +51,22 @@ def holding(document_id: str, numbers: Iterable[int]) -> Iterator[list[int]]:
             _held.difference_update(keys)
 
 
-def claim(document_id: str, number: int) -> bool:
-    """Take page `number` for this worker; False when it is done or another worker has it."""
-    return bool(
-        Page.objects.filter(document_id=document_id, number=number, status=Page.Status.PENDING).update(
+def claim(document_id: str, numbers: Iterable[int]) -> list[int]:
+    """Take pages for this worker; returns those taken, leaving any already read or held by
+    another worker."""
+    with transaction.atomic():
+        # Locked first, so that a worker claiming the same pages at once waits, then finds
+        # them running and takes none of them.
+        pending = Page.objects.select_for_update().filter(
+            document_id=document_id, number__in=list(numbers), status=Page.Status.PENDING
+        )
+        claimed = list(pending.order_by("number").values_list("number", flat=True))
+        Page.objects.filter(document_id=document_id, number__in=claimed).update(
             status=Page.Status.RUNNING,
             lease_owner=worker_id(),
             lease_expires_at=timezone.now() + timedelta(seconds=settings.EXORA_LEASE_SECONDS),
         )
-    )
+    return claimed
 
 
 def release(document_id: str, number: int) -> None:

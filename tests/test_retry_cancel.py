@@ -117,7 +117,7 @@ def test_page_read_while_cancelled_is_not_stored(api_client, tmp_path):
     # GIVEN a document being read: its pages planned and page 1 claimed and read by a worker
     document = upload(api_client, "inflight.pdf", born_digital_pdf([["Read while cancelled"], ["Never read"]]))
     assert pipeline.start_document(str(document.id)) == [1, 2]
-    assert leases.claim(str(document.id), 1)
+    assert leases.claim(str(document.id), [1]) == [1]
     result, display = read_page(document.source_path, document.mime_type, 1, tmp_path, ReadOptions.from_settings())
 
     # WHEN its owner cancels it before the worker stores the page
