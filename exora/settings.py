@@ -69,7 +69,7 @@ EXORA_BULK_DOCUMENTS = env.get_int("EXORA_BULK_DOCUMENTS", 10, minimum=1)
 EXORA_DOCUMENT_WINDOW = env.get_int("EXORA_DOCUMENT_WINDOW", EXORA_WORKERS * EXORA_WORKER_THREADS, minimum=1)
 # Text-layer pages take milliseconds each, less than a message costs: up to this many
 # neighbours go in one message (one poppler run for all), still far shorter than one OCR page.
-EXORA_TEXT_BATCH_PAGES = env.get_int("EXORA_TEXT_BATCH_PAGES", 8, minimum=1)
+EXORA_TEXT_BATCH_PAGES = env.get_int("EXORA_TEXT_BATCH_PAGES", 16, minimum=1)
 # A worker renews the lease on the page it reads; a lease that runs out means it died.
 EXORA_LEASE_SECONDS = env.get_int("EXORA_LEASE_SECONDS", 30, minimum=3)
 # How often the leader worker looks for lost work (0 turns recovery off).
