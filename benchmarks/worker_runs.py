@@ -353,20 +353,26 @@ def run_document(owner, env: dict[str, str], workdir: Path, label: str, name: st
     )
 
 
-def inter_page_gaps(run: Run) -> list[float]:
-    """Seconds each worker spent between finishing one page's read and starting the next.
+def reads(run: Run) -> list[tuple[float, float]]:
+    """When each read ran, as (start, end) timestamps, in order: a page, or a run of text-layer
+    pages (stored together, so sharing `done_at`, each timed with its share of the run)."""
+    totals: dict[float, float] = {}
+    for row in run.page_rows:
+        end = row["done_at"].timestamp()
+        totals[end] = totals.get(end, 0.0) + row["timings"].get("total", 0.0)
+    return sorted((end - total, end) for end, total in totals.items())
 
-    A page occupies [done_at - timings.total, done_at] on some worker; intervals are assigned
-    greedily to the worker free the longest-recently. The gap covers storing the page (DB
-    transaction), acking and fetching messages, and looking the document up again.
+
+def inter_read_gaps(run: Run) -> list[float]:
+    """Seconds each worker spent between finishing one read and starting the next.
+
+    Reads are assigned greedily to the worker free the longest-recently. The gap covers
+    storing the pages (DB transaction), acking and fetching messages, and looking the document
+    up again.
     """
-    intervals = sorted(
-        (row["done_at"].timestamp() - row["timings"].get("total", 0.0), row["done_at"].timestamp())
-        for row in run.page_rows
-    )
     ends = [None] * WORKER_PROCESSES
     gaps = []
-    for start, end in intervals:
+    for start, end in reads(run):
         free = [i for i, e in enumerate(ends) if e is None or e <= start + 0.005]
         if free:
             slot = max(free, key=lambda i: ends[i] or 0.0)
@@ -416,15 +422,14 @@ def describe_run(run: Run) -> list[str]:
         f"{stage} {run.stage_mean(stage) * 1000:.0f} ms" for stage in ("text_layer", "render", "ocr", "total")
     )
     lines.append(f"  per page (Page.timings, mean): {stages}")
-    gaps = inter_page_gaps(run)
+    gaps = inter_read_gaps(run)
     if gaps:
         lines.append(
-            f"  between pages on a worker (store, ack, fetch): mean {statistics.fmean(gaps) * 1000:.0f} ms, "
+            f"  between reads on a worker (store, ack, fetch): mean {statistics.fmean(gaps) * 1000:.0f} ms, "
             f"median {statistics.median(gaps) * 1000:.0f} ms, max {max(gaps) * 1000:.0f} ms"
         )
     done = sorted(row["done_at"] for row in run.page_rows)
-    first = min(run.page_rows, key=lambda row: row["done_at"])
-    first_start = (first["done_at"] - run.extra["created_at"]).total_seconds() - first["timings"].get("total", 0)
+    first_start = reads(run)[0][0] - run.extra["created_at"].timestamp()
     tail = (done[-1] - done[-2]).total_seconds() if len(done) > 1 else 0.0
     busy = sum(row["timings"].get("total", 0.0) for row in run.page_rows)
     own, children = run.cpu_per_page()
