@@ -392,10 +392,11 @@ def tool_peaks(run: Run) -> dict[str, list[ProcessPeak]]:
 def cpu_line(run: Run) -> str:
     own, children = run.cpu_per_page()
     return (
-        f"CPU per page: worker Python {own * 1000:.0f} ms + tesseract/poppler {children * 1000:.0f} ms "
+        f"CPU per page, enqueue to completion (the extraction passes included): worker Python "
+        f"{own * 1000:.0f} ms + tesseract/poppler {children * 1000:.0f} ms "
         f"+ PostgreSQL {run.postgres_cpu / run.pages * 1000:.0f} ms; "
-        f"other load on the machine {run.other_cores:.2f} cores; "
-        f"CPU-bound ceiling on {psutil.cpu_count()} dedicated cores {run.cpu_bound_ceiling():.2f} pages/s"
+        f"other load on the machine {run.other_cores:.2f} cores; the CPU-bound ceiling it implies "
+        f"on {psutil.cpu_count()} dedicated cores: {run.cpu_bound_ceiling():.2f} pages/s to completion"
     )
 
 
