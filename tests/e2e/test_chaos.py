@@ -80,6 +80,19 @@ def running_pages_of(pool) -> list[Page]:
     return list(Page.objects.filter(status=Page.Status.RUNNING, lease_owner__in=owners))
 
 
+def wait_for_running_pages(pool, uploaded: dict[str, int], logs) -> list[Page]:
+    """The pages the pool is reading, as the query that found some saw them (a small page may
+    be stored before a second query); none when the batch finished first."""
+    running: list[Page] = []
+
+    def found() -> bool:
+        running[:] = running_pages_of(pool)
+        return bool(running) or all_finished(uploaded)
+
+    wait_for(found, 120, "a page being read", logs)
+    return running
+
+
 def restart_when_down(pool, logs) -> None:
     """rundramatiq exits when one of its processes dies; a supervisor starts it again."""
     wait_for(lambda: not pool.running, 60, "the worker pool to notice its dead process", logs)
@@ -95,10 +108,10 @@ def test_killed_workers_lose_no_page(api, worker_pool, e2e_processes):
     # WHEN a worker process is SIGKILLed in the middle of a page, three times
     killed: list[tuple[Page, float]] = []
     for _ in range(3):
-        wait_for(lambda: running_pages_of(worker_pool) or all_finished(uploaded), 120, "a page being read", logs)
-        if all_finished(uploaded):
+        running = wait_for_running_pages(worker_pool, uploaded, logs)
+        if not running:
             break
-        page = running_pages_of(worker_pool)[0]
+        page = running[0]
         os.kill(int(page.lease_owner.rsplit(":", 1)[1]), signal.SIGKILL)
         killed.append((page, time.time()))
         restart_when_down(worker_pool, logs)
@@ -158,8 +171,8 @@ def test_sigterm_finishes_running_pages_and_loses_nothing(api, worker_pool, e2e_
     # GIVEN a batch being read, and the pages being read at this moment
     logs = e2e_processes.logs
     uploaded = upload_batch(api)
-    wait_for(lambda: len(running_pages_of(worker_pool)) >= 1, 120, "a page being read", logs)
-    in_flight = running_pages_of(worker_pool)
+    in_flight = wait_for_running_pages(worker_pool, uploaded, logs)
+    assert in_flight, "the batch finished before the workers could be stopped"
 
     # WHEN the workers are asked to stop (SIGTERM), then started again
     worker_pool.process.popen.send_signal(signal.SIGTERM)
