@@ -15,3 +15,8 @@ class PermanentError(ProcessingError):
 
 class TransientError(ProcessingError):
     """Something around the input failed (a timeout, a lost connection): worth retrying."""
+
+
+def pages_named(first: int, last: int) -> str:
+    """How a message names the pages a step was working on: "page 3" or "pages 3-18"."""
+    return f"page {first}" if first == last else f"pages {first}-{last}"

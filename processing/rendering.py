@@ -15,7 +15,7 @@ from pathlib import Path
 import pikepdf
 from PIL import Image, UnidentifiedImageError
 
-from processing.errors import PermanentError, TransientError
+from processing.errors import PermanentError, TransientError, pages_named
 
 PDF = "application/pdf"
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/tiff")
@@ -134,7 +134,6 @@ def rendering_pdf_pages(
         tool, suffix, fmt = "pdftocairo", ".jpg", ["-jpeg", "-jpegopt", DISPLAY_JPEG_OPTIONS]
     single = ["-singlefile"] if first == last else []
     command = [tool, "-r", str(dpi), "-f", str(first), "-l", str(last), *fmt, *single, str(path), str(stem)]
-    which = f"page {first}" if first == last else f"pages {first}-{last}"
     deadline = time.monotonic() + timeout
     try:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -145,7 +144,7 @@ def rendering_pdf_pages(
         try:
             process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired as exc:
-            raise TransientError(f"Rendering {which} took longer than {timeout} s.") from exc
+            raise TransientError(f"Rendering {pages_named(first, last)} took longer than {timeout} s.") from exc
         return _rendered_files(stem, suffix, first, last, single=bool(single))
 
     try:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from processing.errors import TransientError
+from processing.errors import TransientError, pages_named
 from processing.results import Word
 
 # A text layer is trusted only when most of it reads as ordinary text: fonts without a
@@ -39,8 +39,7 @@ def read_text_layers(path: Path, first: int, last: int, *, dpi: int, timeout: in
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        which = f"page {first}" if first == last else f"pages {first}-{last}"
-        raise TransientError(f"Reading the text of {which} took longer than {timeout} s.") from exc
+        raise TransientError(f"Reading the text of {pages_named(first, last)} took longer than {timeout} s.") from exc
     return _pages_from_tsv(completed.stdout.decode("utf-8", errors="replace"), dpi / 72.0)
 
 
