@@ -82,6 +82,19 @@ def test_health_probes_answer_without_auth_and_without_details():
     assert (readyz.status_code, readyz.content) == (200, b"ready\n")
 
 
+def test_health_probes_answer_a_probe_by_address_and_nothing_else_does():
+    # GIVEN a probe that names the process by an address in no ALLOWED_HOSTS (Kubernetes)
+    pod = {"HTTP_HOST": "10.0.3.7:8000"}
+    # WHEN it asks for the probes, and for a page
+    healthz = Client().get("/healthz", **pod)
+    readyz = Client().get("/readyz", **pod)
+    page = Client().get("/accounts/login/", **pod)
+    # THEN the probes answer, and the page is still refused for its host
+    assert (healthz.status_code, healthz.content) == (200, b"ok\n")
+    assert (readyz.status_code, readyz.content) == (200, b"ready\n")
+    assert page.status_code == 400
+
+
 def test_readyz_says_not_ready_without_saying_why(monkeypatch):
     # GIVEN a database that does not answer
     from dashboard import views
