@@ -68,11 +68,7 @@ class SnapshotCollector:
         )
         oldest.add_metric(["document"], database.get("oldest_queued_document_seconds") or 0.0)
         oldest.add_metric(["page"], database.get("oldest_pending_page_seconds") or 0.0)
-        recovered = CounterMetricFamily(
-            "exora_recovered_pages", "Pages handed back after the worker reading them died."
-        )
-        recovered.add_metric([], database.get("recovered_pages") or 0)
-        yield from (documents, pages, oldest, recovered)
+        yield from (documents, pages, oldest)
 
     def _workers(self):
         workers = GaugeMetricFamily("exora_workers", "Worker processes by liveness.", labels=["state"])
@@ -110,7 +106,11 @@ class SnapshotCollector:
             "exora_page_stage_duration_seconds", "Seconds per page in each stage.", labels=["stage"]
         )
         wait = HistogramMetricFamily("exora_document_wait_seconds", "Seconds from queued to started.")
-        pages.add_metric([], rows[(tallies.PAGES_PROCESSED, "")].count if (tallies.PAGES_PROCESSED, "") in rows else 0)
+        recovered = CounterMetricFamily(
+            "exora_recovered_pages", "Pages handed back after the worker reading them died."
+        )
+        for family, name in ((pages, tallies.PAGES_PROCESSED), (recovered, tallies.PAGES_RECOVERED)):
+            family.add_metric([], rows[(name, "")].count if (name, "") in rows else 0)
         for (name, label), tally in rows.items():
             if name == tallies.DOCUMENTS_FINISHED:
                 documents.add_metric([label], tally.count)
@@ -120,7 +120,7 @@ class SnapshotCollector:
                 stage.add_metric([label], _buckets(tally), tally.total)
             elif name == tallies.DOCUMENT_WAIT_SECONDS:
                 wait.add_metric([], _buckets(tally), tally.total)
-        yield from (pages, documents, failed, stage, wait)
+        yield from (pages, recovered, documents, failed, stage, wait)
 
     def _alerts(self):
         firing = GaugeMetricFamily("exora_alerts_firing", "Alerts firing, by severity.", labels=["severity"])

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from dashboard.services import tallies
 from documents.models import Document, Page
 from processing import dispatch, services
 from processing.actors import PAGE_QUEUES
@@ -57,9 +59,12 @@ def _hand_back_expired_leases(recovered: Recovered) -> None:
         "id", "document_id", "number", "lease_owner", "lease_expires_at", "crash_count"
     )
     for page_id, document_id, number, owner, expired_at, crashes in expired:
-        handed_back = Page.objects.filter(id=page_id, status=Page.Status.RUNNING, lease_owner=owner).update(
-            status=Page.Status.PENDING, lease_owner="", lease_expires_at=None, crash_count=F("crash_count") + 1
-        )
+        with transaction.atomic():
+            handed_back = Page.objects.filter(id=page_id, status=Page.Status.RUNNING, lease_owner=owner).update(
+                status=Page.Status.PENDING, lease_owner="", lease_expires_at=None, crash_count=F("crash_count") + 1
+            )
+            if handed_back:  # counted where it cannot go down when the page is deleted
+                tallies.count_now(tallies.PAGES_RECOVERED)
         if not handed_back:
             continue  # finished or taken over since we looked
         crashes += 1

@@ -98,6 +98,22 @@ def test_page_of_a_dead_worker_is_handed_back_and_read(api_client, stub_broker, 
     assert Page.objects.get(document=document, number=2).status == Page.Status.PENDING
 
 
+def test_recovered_pages_are_counted_for_good(api_client, stub_broker, admin_client):
+    # GIVEN a page claimed by a worker that died
+    document = reading_document(api_client, stub_broker, pages=1)
+    Page.objects.filter(document=document).update(
+        status=Page.Status.RUNNING, lease_owner="gone-host:77", lease_expires_at=timezone.now() - timedelta(seconds=5)
+    )
+
+    # WHEN recovery hands it back, and its document is deleted afterwards
+    assert recovery.recover(stub_broker).expired_leases == [(str(document.id), 1)]
+    document.delete()
+
+    # THEN /metrics still counts one recovered page: a Prometheus counter never goes down
+    metrics = admin_client.get("/metrics").content.decode()
+    assert "exora_recovered_pages_total 1.0" in metrics.splitlines()
+
+
 def test_page_that_killed_three_workers_quarantines_its_document(api_client, stub_broker, transactional_db):
     # GIVEN a page that two workers already died on, and a third just did
     document = reading_document(api_client, stub_broker, pages=1)

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from django.db.models import Count, Min, Sum
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from documents.models import Document, Page
@@ -122,11 +122,8 @@ def database_queues(now: datetime | None = None) -> dict:
     oldest_page = Page.objects.filter(status=Page.Status.PENDING, document__status=Document.Status.READING).aggregate(
         t=Min("document__started_at")
     )["t"]
-    # Every dead worker found holding a page added one to its crash count (processing/recovery.py).
-    recovered = Page.objects.filter(crash_count__gt=0).aggregate(n=Sum("crash_count"))["n"] or 0
     return {
         "documents": {status: documents.get(status, 0) for status in Document.Status.values},
-        "recovered_pages": recovered,
         "pages": {status: pages.get(status, 0) for status in open_statuses},
         "oldest_queued_document_seconds": _seconds_since(oldest_queued, now),
         "oldest_pending_page_seconds": _seconds_since(oldest_page, now),

@@ -25,6 +25,7 @@ DOCUMENTS_FINISHED = "documents_finished"
 ATTEMPTS_FAILED = "attempts_failed"
 PAGE_STAGE_SECONDS = "page_stage_seconds"
 DOCUMENT_WAIT_SECONDS = "document_wait_seconds"
+PAGES_RECOVERED = "pages_recovered"
 
 
 class _Batch:
@@ -71,6 +72,14 @@ def advance(start: datetime, until: datetime) -> None:
     jobs = Job.objects.filter(started_at__gte=start, started_at__lt=until, enqueued_at__isnull=False)
     for enqueued, begun in jobs.values_list("enqueued_at", "started_at").iterator(chunk_size=2000):
         batch.observe(DOCUMENT_WAIT_SECONDS, "", max((begun - enqueued).total_seconds(), 0.0))
+    _store(batch)
+
+
+def count_now(name: str, label: str = "", n: int = 1) -> None:
+    """Add to a counter as the event happens, for events no row keeps the time of (a page
+    recovery handed back: the page only keeps how many times)."""
+    batch = _Batch()
+    batch.count(name, label, n)
     _store(batch)
 
 
