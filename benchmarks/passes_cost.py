@@ -32,7 +32,7 @@ def peak_mb() -> float:
 
 def printed_rows() -> list[list[tuple[int, str]]]:
     """Every narrative of the corpus as rows of (x, cell text), tables in columns."""
-    from processing.passes.evaluation.corpus import load_documents
+    from evaluation.corpus import load_documents
 
     rows: list[list[tuple[int, str]]] = []
     for document in load_documents(ROOT / "tests" / "data" / "medcorpus"):
@@ -79,7 +79,7 @@ def main() -> None:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core, as a worker thread has
     base = rss_mb()
     clock = time.perf_counter()
-    from processing.passes import run_passes, vocabulary
+    from processing.engine.passes import run_passes, vocabulary
 
     vocabulary.warm()
     startup = time.perf_counter() - clock

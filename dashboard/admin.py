@@ -1,17 +1,14 @@
-"""Admin for operators: alert rules (editable), alerts (acknowledge), workers, the audit log.
+"""Admin for operators: alert rules (editable), alerts (acknowledge), the audit log.
 
-Documents, jobs, attempts and pages are registered by their own apps. Text that came from
+Documents, jobs, attempts, pages and workers are registered by their own apps. Text that came from
 uploads or workers is shown through the admin's escaping, never marked safe.
 """
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
-from django.utils.html import format_html_join
 
-from dashboard.models import Alert, AlertRule, AuditLog, WorkerProcess
-from dashboard.selectors.workers import liveness
+from dashboard.models import Alert, AlertRule, AuditLog
 from dashboard.services import operations
 
 
@@ -56,39 +53,6 @@ class AlertAdmin(admin.ModelAdmin):
         self.message_user(
             request, f"Acknowledged {done} alert(s); {skipped} resolved or acknowledged already.", messages.SUCCESS
         )
-
-
-@admin.register(WorkerProcess)
-class WorkerProcessAdmin(admin.ModelAdmin):
-    list_display = ("name", "state", "queues", "threads", "rss_mb", "cpu_percent", "started_at", "last_heartbeat")
-    list_filter = ("host",)
-    search_fields = ("name", "host")
-    date_hierarchy = "last_heartbeat"
-    readonly_fields = [*(f.name for f in WorkerProcess._meta.fields if f.name != "current"), "working_on"]
-    exclude = ("current",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # workers write their own rows
-
-    def has_change_permission(self, request: HttpRequest, obj: WorkerProcess | None = None) -> bool:
-        return False
-
-    @admin.display(description="state")
-    def state(self, worker: WorkerProcess) -> str:
-        return liveness(worker, timezone.now())
-
-    @admin.display(description="RSS (MB)", ordering="rss_bytes")
-    def rss_mb(self, worker: WorkerProcess) -> str:
-        return f"{worker.rss_bytes / 1_048_576:.0f}"
-
-    @admin.display(description="working on")
-    def working_on(self, worker: WorkerProcess) -> str:
-        # format_html_join escapes every value: document ids and actor names come from messages.
-        rows = (
-            (w.get("actor", ""), w.get("document", ""), w.get("page") or "-", w.get("since", ""))
-            for w in worker.current
-        )
-        return format_html_join("", "<div>{} - document {} page {} since {}</div>", rows) or "-"
 
 
 @admin.register(AuditLog)

@@ -17,9 +17,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from dashboard.models import Alert, DashboardSnapshot, MetricTally
+from dashboard.models import Alert, DashboardSnapshot
 from dashboard.services import snapshot as snapshots
-from dashboard.services import tallies
+from processing import tallies
+from processing.models import MetricTally
 
 logger = logging.getLogger(__name__)
 

@@ -1,42 +1,10 @@
-"""What the operators' dashboard keeps: worker heartbeats, the shared snapshot of figures,
-cumulative metric tallies, alert rules and alerts, and the audit log of operator actions."""
+"""What the operators' dashboard keeps: the shared snapshot of figures, alert rules and alerts,
+and the audit log of operator actions. Worker heartbeats and metric tallies are written by
+the workers and live with them (processing.models)."""
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-
-
-class WorkerProcess(models.Model):
-    """One Dramatiq worker process as it last described itself (dashboard.middleware).
-
-    Workers write their own row: the broker's heartbeat set also lists web processes, which
-    enqueue messages, so it cannot count workers.
-    """
-
-    name = models.CharField(max_length=200, db_index=True, help_text='"host:pid", as in Page.lease_owner.')
-    host = models.CharField(max_length=150)
-    pid = models.PositiveIntegerField()
-    queues = models.JSONField(default=list, blank=True)
-    threads = models.PositiveSmallIntegerField(default=1)
-    started_at = models.DateTimeField()
-    last_heartbeat = models.DateTimeField(db_index=True)
-    stopped_at = models.DateTimeField(null=True, blank=True, help_text="Set by a clean shutdown only.")
-    rss_bytes = models.BigIntegerField(default=0)
-    memory_limit_bytes = models.BigIntegerField(default=0)
-    cpu_percent = models.FloatField(default=0.0)
-    # [{"actor", "document", "page", "since"}] for each message being run at the last beat.
-    current = models.JSONField(default=list, blank=True)
-    messages_done = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-last_heartbeat"]
-        constraints = [
-            # The pid alone can be reused by a later process on the same host.
-            models.UniqueConstraint(fields=["host", "pid", "started_at"], name="unique_worker_process"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class DashboardSnapshot(models.Model):
@@ -51,23 +19,6 @@ class DashboardSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"snapshot at {self.computed_at}"
-
-
-class MetricTally(models.Model):
-    """A cumulative counter or histogram for /metrics, advanced incrementally so that a scrape
-    never scans every page ever read (Prometheus counters must only go up)."""
-
-    name = models.CharField(max_length=100)
-    label = models.CharField(max_length=100, blank=True)
-    count = models.BigIntegerField(default=0)
-    total = models.FloatField(default=0.0, help_text="The sum of observations (histograms).")
-    buckets = models.JSONField(default=list, blank=True, help_text="Cumulative counts per upper bound.")
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["name", "label"], name="unique_metric_tally")]
-
-    def __str__(self) -> str:
-        return f"{self.name}{{{self.label}}}"
 
 
 class AlertRule(models.Model):

@@ -4,8 +4,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from documents.models import Document, Page
-from processing import services as processing_services
+from documents import lifecycle
+from documents.models import Document
+from processing.api import LANES, Page
 
 
 class PageInline(admin.TabularInline):
@@ -24,32 +25,34 @@ class DocumentAdmin(admin.ModelAdmin):
     search_fields = ("original_name", "sha256", "owner__username", "id")
     readonly_fields = ("id", "sha256", "size_bytes", "mime_type", "created_at", "started_at", "finished_at", "timings")
     inlines = [PageInline]
-    actions = ["cancel_documents", "retry_documents", "move_to_priority", "move_to_standard", "move_to_bulk"]
+    actions = ["cancel_documents", "retry_documents"]
 
     @admin.action(description="Cancel the selected documents")
     def cancel_documents(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
-        self._change_status(request, queryset, processing_services.cancel, "Cancelled")
+        self._change_status(request, queryset, lifecycle.document_cancel, "Cancelled")
 
     @admin.action(description="Retry the selected failed or cancelled documents")
     def retry_documents(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
-        self._change_status(request, queryset, processing_services.retry, "Retried")
+        self._change_status(request, queryset, lifecycle.document_retry, "Retried")
 
-    @admin.action(description="Move to the priority lane")
-    def move_to_priority(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
-        self._move(request, queryset, "priority")
+    def get_actions(self, request: HttpRequest) -> dict[str, tuple[Callable[..., None], str, str]]:
+        """One "move to the … lane" action per row of the lanes table."""
+        actions = super().get_actions(request)
+        for lane in LANES:
+            name = f"move_to_{lane.name}"
+            actions[name] = (self._mover(lane.name), name, f"Move to the {lane.name} lane")
+        return actions
 
-    @admin.action(description="Move to the standard lane")
-    def move_to_standard(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
-        self._move(request, queryset, "standard")
+    def _mover(self, lane: str) -> Callable[..., None]:
+        def move(modeladmin: "DocumentAdmin", request: HttpRequest, queryset: QuerySet[Document]) -> None:
+            modeladmin._move(request, queryset, lane)
 
-    @admin.action(description="Move to the bulk lane")
-    def move_to_bulk(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
-        self._move(request, queryset, "bulk")
+        return move
 
     def _move(self, request: HttpRequest, queryset: QuerySet[Document], lane: str) -> None:
         moved = 0
         for document in queryset.exclude(status__in=Document.FINISHED):
-            previous = processing_services.change_lane(document.id, lane)
+            previous = lifecycle.document_change_lane(document.id, lane)
             self.log_change(request, document, f"Moved from the {previous} lane to the {lane} lane from the admin.")
             moved += 1
         self.message_user(request, f"Moved {moved} unfinished document(s) to the {lane} lane.", messages.SUCCESS)
@@ -61,7 +64,7 @@ class DocumentAdmin(admin.ModelAdmin):
         for document in queryset:
             try:
                 change(document.id, request.user)
-            except processing_services.StatusConflict as conflict:
+            except lifecycle.StatusConflict as conflict:
                 self.message_user(request, f"{document}: {conflict.message}", messages.WARNING)
                 continue
             # The admin log is the audit trail of who stopped or restarted whose document, and when.
@@ -69,11 +72,3 @@ class DocumentAdmin(admin.ModelAdmin):
             changed += 1
         if changed:
             self.message_user(request, f"{verb} {changed} document(s).", messages.SUCCESS)
-
-
-@admin.register(Page)
-class PageAdmin(admin.ModelAdmin):
-    list_display = ("document", "number", "status", "source", "mean_confidence")
-    list_filter = ("status", "source")
-    search_fields = ("document__original_name", "text")
-    raw_id_fields = ("document",)

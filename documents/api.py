@@ -11,10 +11,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from documents import selectors, services
+from documents import lifecycle, selectors, services
 from documents.models import Document
 from documents.uploads import too_large_message, upload_was_too_large
-from processing import services as processing_services
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -59,7 +58,7 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return Response({"detail": too_large_message()}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         upload.is_valid(raise_exception=True)
         try:
-            document = services.create_document(
+            document = services.document_upload(
                 request.user, upload.validated_data["file"], upload.validated_data.get("ocr_mode")
             )
         except services.UploadRejected as rejected:
@@ -85,18 +84,18 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         """Stop a queued or running document; pages already read are kept. 409 once finished."""
-        return self._change_status(processing_services.cancel)
+        return self._change_status(lifecycle.document_cancel)
 
     @extend_schema(request=None, responses={200: DocumentSerializer, 409: dict})
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str) -> Response:
         """Queue a failed or cancelled document again; only pages not read yet are read. 409 otherwise."""
-        return self._change_status(processing_services.retry)
+        return self._change_status(lifecycle.document_retry)
 
     def _change_status(self, change: Callable[..., Document]) -> Response:
         document = self.get_object()
         try:
             document = change(document.id, self.request.user)
-        except processing_services.StatusConflict as conflict:
+        except lifecycle.StatusConflict as conflict:
             return Response({"detail": conflict.message}, status=status.HTTP_409_CONFLICT)
         return Response(DocumentSerializer(document, context={"request": self.request}).data)

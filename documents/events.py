@@ -1,14 +1,14 @@
-"""Telling people, over their sockets, that something they see has changed.
+"""Telling people, over their sockets, that something they see has changed. Only that: what
+else follows from a change (an ETA recorded, an e-mail) is documents.lifecycle's to do.
 
 `document_changed(id)` sends the document's state to its owner; `queue_changed()` sends every
 queued document's state to its owner, because when one document starts every position behind
-it moves. Both compute the queue once (processing.queue_position) and send one group message
+it moves. Both compute the queue once (processing.api.queue_states) and send one group message
 per user (group `user-<id>`, never a global group), whatever the number of sockets.
 
-They are called after commit from the places that change a document (processing.services,
-documents.services), in web and worker processes alike, through the Redis channel layer.
-Publishing never breaks processing: an error is logged and the change is left to the next
-event or to the page's polling.
+They are called after commit by documents.lifecycle, in web and worker processes alike,
+through the Redis channel layer. Publishing never breaks processing: an error is logged and
+the change is left to the next event or to the page's polling.
 """
 
 import asyncio
@@ -25,9 +25,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from documents import notifications
 from documents.models import Document
-from processing.queue_position import QueueState, queue_states
+from processing.api import QueueState, queue_states
 
 logger = logging.getLogger(__name__)
 
@@ -137,11 +136,12 @@ return seqs
 # --- Publishing --------------------------------------------------------------------------------
 
 
-def document_changed(document_id, *, queue: bool = False) -> None:
+def document_changed(document_id, *, queue: bool = False, states: dict[str, QueueState] | None = None) -> None:
     """Send the document's state to its owner; with `queue`, every queued document's too (a
-    document left the queue, or a priority one entered it)."""
+    document left the queue, or a priority one entered it). `states`: the queue, when the
+    caller has just computed it."""
     try:
-        _publish([document_id], queue=queue)
+        _publish([document_id], queue=queue, states=states)
     except Exception:
         logger.exception("could not publish the change of document %s", document_id)
 
@@ -154,9 +154,9 @@ def queue_changed() -> None:
         logger.exception("could not publish a change of the queue")
 
 
-def page_started(document_id, enqueued_at) -> None:
-    """A page of the document starts being read: the first one takes the document out of the
-    queue, which moves everyone behind it."""
+def first_page_started(document_id, enqueued_at) -> None:
+    """A page of the document starts being read: the first one of a run takes the document out
+    of the queue, which moves everyone behind it (the others are not published)."""
     try:
         first = _client().set(
             STARTED_KEY.format(settings.EXORA_EVENTS_PREFIX, document_id, enqueued_at.timestamp()),
@@ -171,12 +171,10 @@ def page_started(document_id, enqueued_at) -> None:
         document_changed(document_id, queue=True)
 
 
-def _publish(document_ids: list, *, queue: bool) -> None:
+def _publish(document_ids: list, *, queue: bool, states: dict[str, QueueState] | None = None) -> None:
     _client().incr(VERSION_KEY.format(settings.EXORA_EVENTS_PREFIX))
-    states = queue_states()
+    states = queue_states() if states is None else states
     changed = {str(i) for i in document_ids}
-    # The ETA given when a run is first queued is the one measured against what happens.
-    notifications.record_predictions([states[i] for i in changed if i in states and states[i].position is not None])
     wanted = set(changed)
     documents = Document.objects.filter(id__in=changed)
     if queue:
@@ -191,8 +189,6 @@ def _publish(document_ids: list, *, queue: bool) -> None:
         item = payload(document, states.get(str(document.id)))
         items.append(item)
         by_user[document.owner_id].append(item)
-        if document.is_finished and str(document.id) in changed:
-            notifications.document_finished(document)
     with_seq(items)
     if by_user:
         send_to_users(dict(by_user))

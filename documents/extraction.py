@@ -1,7 +1,7 @@
 """What the document page shows of a document's extraction: encounters, and per encounter
 its records as a compact table per type, with the word boxes to highlight on the page image.
 
-A selector over `Document.extraction` (processing.passes.run_passes's JSON); plain values
+A selector over `Document.extraction` (processing.engine.passes.run_passes's JSON); plain values
 only, so that the template escapes everything and the boxes go out through json_script.
 """
 

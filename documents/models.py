@@ -1,3 +1,10 @@
+"""What the documents app keeps: each uploaded document and where its processing stands (as its
+owner sees it), the ETA predictions made to its owner, and how people want to be told.
+
+Pages, jobs and attempts are processing's (processing.models); processing changes a document
+only through documents.lifecycle.
+"""
+
 import uuid
 from pathlib import Path
 
@@ -46,7 +53,7 @@ class Document(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True)
-    # What the extraction passes found once every page was read (processing.passes):
+    # What the extraction passes found once every page was read (processing.engine.passes):
     # {"encounters": [...], "records": {kind: [...]}}; empty until then.
     extraction = models.JSONField(default=dict, blank=True)
 
@@ -74,12 +81,6 @@ class Document(models.Model):
         return Path(self.file.path).with_name("readable" + self.extension)
 
     @property
-    def source_path(self) -> Path:
-        """The file the workers read: the readable copy if there is one, else the original."""
-        copy = self.readable_copy_path
-        return copy if copy.exists() else Path(self.file.path)
-
-    @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
 
@@ -92,55 +93,6 @@ class Document(models.Model):
         if self.status == self.Status.FAILED:
             return f"Failed: {self.error}" if self.error else "Failed"
         return self.get_status_display()
-
-
-class Page(models.Model):
-    """One page of a document as read: its image, its text and its words with their boxes.
-
-    Boxes are `[x0, y0, x1, y1]` in pixels of a `width` x `height` page, whatever the source,
-    so a viewer scales them by the displayed image's size.
-    """
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Being read"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
-    class Source(models.TextChoices):
-        OCR = "ocr", "OCR"
-        TEXT_LAYER = "text_layer", "PDF text layer"
-        NONE = "none", "Not read (OCR off)"
-
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="pages")
-    number = models.PositiveIntegerField()
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    source = models.CharField(max_length=16, choices=Source.choices, blank=True)
-    # Planned when the document starts: a page whose own text stands in for OCR is read with
-    # its neighbours, several to a message (processing.dispatch), because it takes milliseconds.
-    reads_text_layer = models.BooleanField(default=False)
-    text = models.TextField(blank=True)
-    words = models.JSONField(default=list, blank=True)
-    mean_confidence = models.FloatField(null=True, blank=True)
-    width = models.PositiveIntegerField(null=True, blank=True)
-    height = models.PositiveIntegerField(null=True, blank=True)
-    image = models.FileField(max_length=500, blank=True)
-    timings = models.JSONField(default=dict, blank=True)
-    done_at = models.DateTimeField(null=True, blank=True)
-
-    # Who is reading the page, until when: a worker renews its lease while it works, so a
-    # lease that runs out means the worker died and the page must be handed to another.
-    message_id = models.CharField(max_length=64, blank=True, help_text="The broker message that reads this page.")
-    lease_owner = models.CharField(max_length=200, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    crash_count = models.PositiveSmallIntegerField(default=0, help_text="Workers that died reading this page.")
-
-    class Meta:
-        ordering = ["document", "number"]
-        constraints = [models.UniqueConstraint(fields=["document", "number"], name="unique_page_number")]
-
-    def __str__(self) -> str:
-        return f"{self.document} p.{self.number}"
 
 
 class Prediction(models.Model):

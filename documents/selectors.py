@@ -1,47 +1,78 @@
 """Reads for documents. Every read is scoped to its owner: other people's documents do not exist."""
 
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from documents.models import Document, Page
-from processing.results import document_json, extraction_json, page_json
+from documents.lifecycle import RETRYABLE
+from documents.models import Document
+from processing import api as processing
+from processing.api import Page
+
+User = AbstractBaseUser | AnonymousUser
+
+CANCEL = "cancel"
+RETRY = "retry"
+UPLOAD_READABLE_COPY = "upload"
 
 
-def documents_of(user) -> QuerySet[Document]:
+def documents_of(user: User) -> QuerySet[Document]:
     return Document.objects.filter(owner=user)
 
 
-def document_of(user, document_id) -> Document:
+def document_of(user: User, document_id: object) -> Document:
     """The user's document, or 404 whether it belongs to someone else or does not exist."""
     return get_object_or_404(documents_of(user), id=document_id)
 
 
 def pages_of(document: Document) -> QuerySet[Page]:
-    return document.pages.order_by("number")
+    return processing.pages_of_document(str(document.id))
 
 
-def page_of(user, document_id, number: int) -> Page:
-    return get_object_or_404(Page, document__owner=user, document_id=document_id, number=number)
+def page_of(user: User, document_id: object, number: int) -> Page:
+    document = document_of(user, document_id)
+    page = processing.page_of_document(str(document.id), number)
+    if page is None:
+        raise Http404("No such page.")
+    return page
 
 
-def document_result(document: Document) -> dict:
+def document_result(document: Document) -> dict[str, Any]:
     """The document as `manage.py process --json` prints it: status, pages, words, timings,
     and the encounters and records the extraction found (empty until it ran)."""
     pages = [
-        page_json(p.number, p.source, p.text, p.mean_confidence, p.words)
-        for p in pages_of(document).filter(status=Page.Status.DONE)
+        processing.page_json(p.number, p.source, p.text, p.mean_confidence, p.words)
+        for p in processing.pages_read(str(document.id))
     ]
-    result = document_json(
+    result = processing.document_json(
         file=document.original_name,
         status=document.status,
         error=document.error,
         pages=pages,
         timings=document.timings,
     )
-    result.update(extraction_json(document.extraction))
+    result.update(processing.extraction_json(document.extraction))
     return result
 
 
 def document_text(document: Document) -> str:
-    parts = [f"--- page {p.number} ---\n{p.text}" for p in pages_of(document).filter(status=Page.Status.DONE)]
+    parts = [f"--- page {p.number} ---\n{p.text}" for p in processing.pages_read(str(document.id))]
     return "\n\n".join(parts) + "\n"
+
+
+def next_step(document: Document) -> str:
+    """What the owner can do now: CANCEL, RETRY, UPLOAD_READABLE_COPY, or "" (nothing to do).
+
+    A document that failed on the file itself fails again if retried, so its owner is asked
+    for a readable copy instead.
+    """
+    if not document.is_finished:
+        return CANCEL
+    if document.status == Document.Status.FAILED and processing.last_failure_was_permanent(str(document.id)):
+        return UPLOAD_READABLE_COPY
+    if document.status in RETRYABLE:
+        return RETRY
+    return ""

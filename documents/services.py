@@ -1,4 +1,7 @@
-"""Writes for documents: storing an upload and creating its document and job."""
+"""Writes for documents that are not a change of status: taking an upload in.
+
+The changes of status (create, cancel, retry, a lane) are documents.lifecycle's.
+"""
 
 import hashlib
 import shutil
@@ -6,16 +9,13 @@ from pathlib import Path
 
 import magic
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
 
-from documents import events
+from documents import lifecycle
 from documents.models import Document
 from documents.uploads import too_large_message
-from processing import services as processing_services
-from processing.errors import PermanentError
-from processing.rendering import SUPPORTED_TYPES
-from processing.validation import check_file
+from processing import api as processing
 
 
 class UploadRejected(Exception):
@@ -28,8 +28,8 @@ class UploadRejected(Exception):
         self.existing = existing
 
 
-def create_document(owner, upload: UploadedFile, ocr_mode: str | None = None) -> Document:
-    """Store an upload, check it, create its document and job, and queue it after commit.
+def document_upload(owner: AbstractBaseUser, upload: UploadedFile, ocr_mode: str | None = None) -> Document:
+    """Store an upload, check it, and create its document (queued once the transaction commits).
 
     The bytes are hashed and typed as they are copied to storage, then checked from disk, so
     that a bad file is refused here with a clear message and never reaches a worker.
@@ -37,7 +37,7 @@ def create_document(owner, upload: UploadedFile, ocr_mode: str | None = None) ->
     _refuse_empty_or_oversized(upload.size)
     head = upload.read(8192)
     mime_type = magic.from_buffer(head, mime=True)
-    if mime_type not in SUPPORTED_TYPES:
+    if mime_type not in processing.SUPPORTED_TYPES:
         raise UploadRejected(
             f"This file type ({mime_type}) is not supported. Upload a PDF, TIFF, PNG or JPEG.", http_status=415
         )
@@ -63,16 +63,12 @@ def create_document(owner, upload: UploadedFile, ocr_mode: str | None = None) ->
     upload.seek(0)
     document.file.save(document.original_name, upload, save=False)
     try:
-        document.page_count = check_file(Path(document.file.path), mime_type, document.readable_copy_path).page_count
-    except PermanentError as error:
+        checked = processing.check_upload(Path(document.file.path), mime_type, document.readable_copy_path)
+    except processing.PermanentError as error:
         shutil.rmtree(Path(document.file.path).parent, ignore_errors=True)
         raise UploadRejected(error.user_message, http_status=422) from error
-    with transaction.atomic():
-        document.save()
-        processing_services.create_job(document)
-        # A priority upload moves others back: they hear it with the reason.
-        transaction.on_commit(lambda: events.document_changed(document.id, queue=True))
-    return document
+    document.page_count = checked.page_count
+    return lifecycle.document_create(document)
 
 
 def _refuse_empty_or_oversized(size: int | None) -> None:

@@ -9,11 +9,9 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from documents import events, notifications, selectors, services
+from documents import events, lifecycle, notifications, selectors, services
 from documents.extraction import extraction_view
 from documents.uploads import too_large_message, upload_was_too_large
-from processing import selectors as processing_selectors
-from processing import services as processing_services
 
 
 @login_required
@@ -34,7 +32,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         messages.error(request, too_large_message())
     for upload_file in files:
         try:
-            services.create_document(request.user, upload_file)
+            services.document_upload(request.user, upload_file)
         except services.UploadRejected as rejected:
             messages.error(request, f"{upload_file.name}: {rejected.message}")
         else:
@@ -48,7 +46,7 @@ def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
     context = {
         "document": document,
         "pages": selectors.pages_of(document),
-        "next_step": processing_selectors.next_step(document),
+        "next_step": selectors.next_step(document),
         "extraction": extraction_view(document),
     }
     return render(request, "documents/detail.html", context)
@@ -57,20 +55,20 @@ def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def cancel(request: HttpRequest, document_id: str) -> HttpResponse:
-    return _change_status(request, document_id, processing_services.cancel, "Cancelled. Pages already read are kept.")
+    return _change_status(request, document_id, lifecycle.document_cancel, "Cancelled. Pages already read are kept.")
 
 
 @login_required
 @require_POST
 def retry(request: HttpRequest, document_id: str) -> HttpResponse:
-    return _change_status(request, document_id, processing_services.retry, "Queued again.")
+    return _change_status(request, document_id, lifecycle.document_retry, "Queued again.")
 
 
 def _change_status(request: HttpRequest, document_id: str, change: Callable[..., object], done: str) -> HttpResponse:
     document = selectors.document_of(request.user, document_id)
     try:
         change(document.id, request.user)
-    except processing_services.StatusConflict as conflict:
+    except lifecycle.StatusConflict as conflict:
         messages.error(request, conflict.message)
     else:
         messages.success(request, done)

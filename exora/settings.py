@@ -236,8 +236,9 @@ _DRAMATIQ_MIDDLEWARE = [
     "dramatiq.middleware.Retries",
     "dramatiq.middleware.CurrentMessage",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
-    "processing.middleware.WorkerSupervision",
-    "dashboard.middleware.WorkerHeartbeat",
+    "processing.supervision.PageMessageIds",
+    "processing.supervision.WorkerSupervision",
+    "processing.supervision.WorkerHeartbeat",
 ]
 if EXORA_BROKER == "stub":
     DRAMATIQ_BROKER = {

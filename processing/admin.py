@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html_join
 
-from processing.models import Attempt, Job
+from processing.heartbeat import liveness
+from processing.models import Attempt, Job, Page, WorkerProcess
 
 ATTEMPT_FIELDS = (
     "stage", "page_number", "worker", "started_at", "finished_at", "outcome", "error_class", "message",
@@ -50,3 +53,44 @@ class AttemptAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Attempt | None = None) -> bool:
         return False  # a record of what happened: read it, do not rewrite it
+
+
+@admin.register(Page)
+class PageAdmin(admin.ModelAdmin):
+    list_display = ("document", "number", "status", "source", "mean_confidence")
+    list_filter = ("status", "source")
+    search_fields = ("document__original_name", "text")
+    raw_id_fields = ("document",)
+
+
+@admin.register(WorkerProcess)
+class WorkerProcessAdmin(admin.ModelAdmin):
+    list_display = ("name", "state", "queues", "threads", "rss_mb", "cpu_percent", "started_at", "last_heartbeat")
+    list_filter = ("host",)
+    search_fields = ("name", "host")
+    date_hierarchy = "last_heartbeat"
+    readonly_fields = [*(f.name for f in WorkerProcess._meta.fields if f.name != "current"), "working_on"]
+    exclude = ("current",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # workers write their own rows
+
+    def has_change_permission(self, request: HttpRequest, obj: WorkerProcess | None = None) -> bool:
+        return False
+
+    @admin.display(description="state")
+    def state(self, worker: WorkerProcess) -> str:
+        return liveness(worker, timezone.now())
+
+    @admin.display(description="RSS (MB)", ordering="rss_bytes")
+    def rss_mb(self, worker: WorkerProcess) -> str:
+        return f"{worker.rss_bytes / 1_048_576:.0f}"
+
+    @admin.display(description="working on")
+    def working_on(self, worker: WorkerProcess) -> str:
+        # format_html_join escapes every value: document ids and actor names come from messages.
+        rows = (
+            (w.get("actor", ""), w.get("document", ""), w.get("page") or "-", w.get("since", ""))
+            for w in worker.current
+        )
+        return format_html_join("", "<div>{} - document {} page {} since {}</div>", rows) or "-"

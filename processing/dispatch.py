@@ -1,36 +1,54 @@
-"""Sending work to the broker. Which message carries each page is recorded as it is enqueued
-(`WorkerSupervision.after_enqueue`), retries included, so recovery can tell a page whose
-message waits in Redis from one whose message was lost."""
+"""Sending work to the broker, by the names in the lanes table (processing.lanes): nothing here
+imports the actors, so every module may send work without depending on the workers' code.
+
+Which message carries each page is recorded as it is enqueued (`supervision.PageMessageIds`),
+retries included, so recovery can tell a page whose message waits in the broker from one
+whose message was lost.
+"""
+
+from collections.abc import Sequence
+
+import dramatiq
+from django.conf import settings
+
+from processing import lanes
+from processing.models import Job, Page
 
 # Marks a page taken for sending until the broker's own message id replaces it.
 SENDING = "sending"
 
 
-def send_page(document_id: str, number: int, lane: str = "standard", count: int = 1) -> None:
-    """Queue page `number` (and the `count - 1` after it) in a lane: "priority", "standard"
-    or "bulk"."""
-    from processing.actors import PAGE_ACTORS
-
-    PAGE_ACTORS[lane].send(document_id, number, count)
-
-
-def pages_of(message_args: tuple | list) -> tuple[str, range]:
-    """The document and page numbers a page message reads."""
-    document_id, number, *rest = message_args
-    return document_id, range(number, number + (rest[0] if rest else 1))
+def _send(queue_name: str, actor_name: str, *args: object) -> None:
+    broker = dramatiq.get_broker()
+    # A process that only sends (the web server) has no actors to declare the queues for it.
+    broker.declare_queue(queue_name)
+    message: dramatiq.Message[object] = dramatiq.Message(
+        queue_name=queue_name, actor_name=actor_name, args=args, kwargs={}, options={}
+    )
+    broker.enqueue(message)
 
 
 def send_start(document_id: str) -> None:
-    from processing.actors import start_document
-
-    start_document.send(document_id)
+    _send(lanes.DOCUMENTS_QUEUE, lanes.START_ACTOR, document_id)
 
 
 def send_extract(document_id: str) -> None:
     """Queue the extraction passes over a document whose pages are all read."""
-    from processing.actors import extract_document
+    _send(lanes.DOCUMENTS_QUEUE, lanes.EXTRACT_ACTOR, document_id)
 
-    extract_document.send(document_id)
+
+def send_page(document_id: str, number: int, lane: str = lanes.DEFAULT.name, count: int = 1) -> None:
+    """Queue page `number` (and the `count - 1` after it) in a lane."""
+    target = lanes.BY_NAME[lane]
+    _send(target.queue, target.actor, document_id, number, count)
+
+
+def message_pages(message_args: Sequence[object]) -> tuple[str, range]:
+    """The document and the page numbers a page message reads."""
+    document_id, number, *rest = message_args
+    assert isinstance(number, int)
+    count = rest[0] if rest and isinstance(rest[0], int) else 1
+    return str(document_id), range(number, number + count)
 
 
 def send_next_pages(document_id: str, count: int) -> int:
@@ -40,12 +58,7 @@ def send_next_pages(document_id: str, count: int) -> int:
     Pages are marked before they are sent, by a conditional update, so two workers topping up
     the same document at once never send the same pages twice.
     """
-    from django.conf import settings
-
-    from documents.models import Page
-    from processing.models import Job
-
-    lane = Job.objects.filter(document_id=document_id).values_list("lane", flat=True).first() or "standard"
+    lane = Job.objects.filter(document_id=document_id).values_list("lane", flat=True).first() or lanes.DEFAULT.name
     sent = 0
     while sent < count:
         unsent = Page.objects.filter(document_id=document_id, status=Page.Status.PENDING, message_id="")

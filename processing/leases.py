@@ -1,7 +1,7 @@
 """Page leases: which worker is reading a page, and until when.
 
 A worker claims a page before reading it and renews the lease while it works (the heartbeat
-in processing/middleware.py). A lease that runs out means the worker died holding the page;
+in processing/supervision.py). A lease that runs out means the worker died holding the page;
 processing/recovery.py hands such pages to another worker.
 """
 
@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from documents.models import Page
+from processing.models import Page
 
 
 def worker_id() -> str:

@@ -1,115 +1,166 @@
-"""The stages a document goes through, top to bottom.
+"""The steps a document goes through, top to bottom. Each is one broker message (actors.py) and
+keeps the contract written in steps.py.
 
-1. `start_document`: count the pages, note which carry a text layer that stands in for OCR,
-   and create a row per page; the pages are then sent a few messages at a time, one page to
-   a message, or a run of text-layer pages to one (processing.dispatch), so that the pages of
-   one large document spread over every worker.
-2. `read_document_pages`: render and read the page, or the run of text-layer pages, store
-   them, and, when the last page is stored, queue the extraction.
-3. `extract_document`: run the extraction passes (processing.passes) over all the pages at
-   once, store the encounters and records, and complete the document.
+1. StartDocument   check the file, plan a row per page (noting the pages whose own text stands
+                   in for OCR), and send the first window of page messages.
+2. ReadPages       claim a page, or a run of text-layer pages, read it with the engine, store
+                   it once; send the document's next page; after the last page, queue step 3.
+3. ExtractRecords  the passes over every page read (an encounter spans pages), stored with the
+                   document, which completes.
 
-`process_file` runs the same stages inline, without a broker or a database, for
-`manage.py process`.
+Every change of the document's status goes through documents.lifecycle; the pages, leases and
+messages are processing's own (pages.py, leases.py, dispatch.py); the reading itself is the
+engine's (engine/), which knows no Django.
 """
 
 import logging
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 
-from documents.models import Document, Page
-from processing import leases, services, textlayer, validation
-from processing.errors import PermanentError
-from processing.passes import run_passes
-from processing.reader import ReadOptions, read_page, read_text_pages
-from processing.rendering import PDF
-from processing.results import document_json, page_json
+from documents import lifecycle
+from processing import dispatch, leases, options, pages, selectors
+from processing.engine import textlayer, validation
+from processing.engine.passes import run_passes
+from processing.engine.reader import read_page, read_text_pages
+from processing.engine.rendering import PDF
+from processing.engine.results import PageResult
+from processing.models import Attempt
+from processing.steps import Step
 
 logger = logging.getLogger(__name__)
 
 
-def start_document(document_id: str) -> list[int]:
-    """Stage 1: returns the page numbers to read (empty when there is nothing to do)."""
-    document = services.begin(document_id)
-    if document is None:
-        return []
-    checked = validation.check_file(Path(document.file.path), document.mime_type, document.readable_copy_path)
-    ocr_mode = ReadOptions.from_settings(document.ocr_mode).ocr_mode
-    text_pages: set[int] = set()
-    if checked.mime_type == PDF and ocr_mode == Document.OcrMode.OFF:
-        text_pages = set(range(1, checked.page_count + 1))  # never OCR'd: all read alike
-    elif checked.mime_type == PDF and ocr_mode == Document.OcrMode.AUTO:
-        text_pages = textlayer.pages_with_real_text(checked.path, timeout=settings.EXORA_PAGE_TIMEOUT)
-    return services.plan_pages(document, checked.page_count, text_pages)
+class StartDocument(Step):
+    stage = Attempt.Stage.START
+    needs = "a queued (or converting) document whose file is stored"
+    produces = (
+        "the document reading, with a row per page, the pages with a real text layer noted; "
+        "the first EXORA_DOCUMENT_WINDOW page messages sent (or the extraction, when a retried "
+        "document has every page read already)"
+    )
+    cleans_up = "nothing: a repaired copy of the file is kept for the pages to be read from"
 
+    def __init__(self, document_id: str) -> None:
+        super().__init__(document_id)
+        self.to_read: list[int] = []  # the pages planned and not read yet
 
-def read_document_pages(document_id: str, first: int, count: int = 1) -> bool:
-    """Stage 2: claim pages `first` to `first + count - 1`, read and store them; False when
-    there was nothing to do. More than one page is a run of text-layer pages.
-
-    A page is read by one worker at a time: already read, or being read elsewhere, it is left.
-    """
-    document = Document.objects.filter(id=document_id).first()
-    if document is None or document.is_finished:
-        return False
-    with leases.holding(document_id, range(first, first + count)) as claimed:
-        if not claimed:
+    def run(self) -> bool:
+        document = lifecycle.document_begin(self.document_id)
+        if document is None:
             return False
-        options = ReadOptions.from_settings(document.ocr_mode)
-        path, mime_type = document.source_path, document.mime_type
-        with tempfile.TemporaryDirectory(prefix=f"exora-{first}-") as workdir:
-            if count == 1:
-                read = [read_page(path, mime_type, first, Path(workdir), options)]
+        checked = validation.check_file(
+            document.original, document.mime_type, document.readable_copy, options.file_limits()
+        )
+        text_pages = _pages_read_from_text_layer(checked, options.read_options(document.ocr_mode).ocr_mode)
+        with transaction.atomic():
+            self.to_read = pages.pages_plan(self.document_id, checked.page_count, text_pages)
+            lifecycle.document_reading(self.document_id, checked.page_count)
+            if not self.to_read and lifecycle.document_pages_read(self.document_id, 0):
+                # A retried document whose pages were all read already goes straight on.
+                transaction.on_commit(lambda: dispatch.send_extract(self.document_id))
+        dispatch.send_next_pages(self.document_id, settings.EXORA_DOCUMENT_WINDOW)
+        return bool(self.to_read)
+
+
+def _pages_read_from_text_layer(checked: validation.CheckedFile, ocr_mode: str) -> set[int]:
+    """The pages read several to a message, from their own text (engine.textlayer)."""
+    if checked.mime_type != PDF:
+        return set()
+    if ocr_mode == "off":
+        return set(range(1, checked.page_count + 1))  # never OCR'd: all read alike
+    if ocr_mode == "auto":
+        return textlayer.pages_with_real_text(checked.path, timeout=settings.EXORA_PAGE_TIMEOUT)
+    return set()
+
+
+class ReadPages(Step):
+    stage = Attempt.Stage.PAGE
+    needs = "the document reading, and its pages `first` to `first + count - 1` planned and not read"
+    produces = (
+        "each page's text, words, boxes and display image, stored once; the document's next page "
+        "message (its window stays full); after its last page, the extraction queued"
+    )
+    cleans_up = "the scratch folder of the run"
+
+    def __init__(self, document_id: str, first: int, count: int = 1) -> None:
+        super().__init__(document_id)
+        self.first, self.count = first, count
+        self.scratch: Path | None = None
+
+    @property
+    def page_number(self) -> int:
+        return self.first
+
+    def run(self) -> bool:
+        document = lifecycle.source_of(self.document_id)
+        if document is None:
+            return False
+        # A page is read by one worker at a time: one already read, or held by another worker,
+        # is left alone; on an error the claim is given back for the retry to take.
+        with leases.holding(self.document_id, range(self.first, self.first + self.count)) as claimed:
+            if not claimed:
+                return False
+            self.scratch = Path(tempfile.mkdtemp(prefix=f"exora-{self.first}-"))
+            read_options = options.read_options(document.ocr_mode)
+            if self.count == 1:
+                read = [read_page(document.path, document.mime_type, self.first, self.scratch, read_options)]
             else:
-                read = read_text_pages(path, min(claimed), max(claimed), Path(workdir), options)
-            if services.store_pages(
-                document_id, [(result, image) for result, image in read if result.number in claimed]
-            ):
-                logger.info("document %s read (%s pages); extracting", document_id, document.page_count)
-    return True
+                read = read_text_pages(document.path, min(claimed), max(claimed), self.scratch, read_options)
+            store_pages(self.document_id, [(result, image) for result, image in read if result.number in claimed])
+        dispatch.send_next_pages(self.document_id, 1)
+        return True
+
+    def cleanup(self) -> None:
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-def extract_document(document_id: str) -> bool:
-    """Stage 3: the passes over every page read; False when the document is not extracting.
+def store_pages(document_id: str, read: list[tuple[PageResult, Path]]) -> bool:
+    """Store pages that were read (each with its display image), each once; True when this call
+    stored the last page, and so queued the extraction.
 
-    Pure over the stored pages, so a repeated or retried run recomputes the same result.
+    The document is locked first, as cancelling locks it: pages read while it was cancelled
+    are dropped (and their claims given back), so they neither count nor complete it.
     """
-    document = Document.objects.filter(id=document_id).first()
-    if document is None or document.status != Document.Status.EXTRACTING:
-        return False
-    started = time.perf_counter()
-    pages = list(document.pages.filter(status=Page.Status.DONE).order_by("number"))
-    extraction = run_passes(pages, date_order=settings.EXORA_DATE_ORDER)
-    completed = services.complete_extraction(document_id, extraction)
-    if completed:
-        logger.info("document %s completed: extraction took %.2f s", document_id, time.perf_counter() - started)
-    return completed
-
-
-def process_file(path: Path, mime_type: str, ocr_mode: str | None = None) -> dict:
-    """Run every stage on a local file in this process; return the result JSON."""
-    started = time.perf_counter()
-    options = ReadOptions.from_settings(ocr_mode)
-    pages: list[dict] = []
-    stage_totals: dict[str, float] = {}
+    staged = pages.stage_images(document_id, read)
     try:
-        with tempfile.TemporaryDirectory(prefix="exora-") as scratch:
-            checked = validation.check_file(path, mime_type, Path(scratch) / "readable.pdf")
-            for number in range(1, checked.page_count + 1):
-                with tempfile.TemporaryDirectory(prefix=f"exora-{number}-") as workdir:
-                    result, _display = read_page(checked.path, mime_type, number, Path(workdir), options)
-                pages.append(page_json(result.number, result.source, result.text, result.mean_confidence, result.words))
-                for stage, seconds in result.timings.items():
-                    stage_totals[stage] = stage_totals.get(stage, 0.0) + seconds
-    except PermanentError as exc:
-        return document_json(file=str(path), status="failed", error=exc.user_message, pages=pages, timings={})
-    timings = {
-        "conversion": round(stage_totals.get("render", 0.0), 3),
-        "text_layer": round(stage_totals.get("text_layer", 0.0), 3),
-        "ocr": round(stage_totals.get("ocr", 0.0), 3),
-        "total": round(time.perf_counter() - started, 3),
-    }
-    return document_json(file=str(path), status="completed", error="", pages=pages, timings=timings)
+        with transaction.atomic():
+            if not lifecycle.document_lock_unfinished(document_id):
+                for result, _ in read:
+                    leases.release(document_id, result.number)
+                return False
+            stored = pages.pages_store(document_id, [result for result, _ in read], staged)
+            if not (stored and lifecycle.document_pages_read(document_id, stored)):
+                return False
+            logger.info("document %s read; extracting", document_id)
+            transaction.on_commit(lambda: dispatch.send_extract(document_id))
+            return True
+    finally:
+        pages.unstage(staged)
+
+
+class ExtractRecords(Step):
+    stage = Attempt.Stage.EXTRACT
+    needs = "the document extracting: every page read"
+    produces = "the encounters and records of the whole document, stored with it; the document completed"
+
+    def run(self) -> bool:
+        # Pure over the stored pages, so a repeated or retried run computes the same result.
+        if not lifecycle.is_extracting(self.document_id):
+            return False
+        started = time.perf_counter()
+        page_rows = list(selectors.pages_read(self.document_id))
+        extraction = run_passes(page_rows, date_order=settings.EXORA_DATE_ORDER)
+        completed = lifecycle.document_complete(self.document_id, extraction)
+        if completed:
+            seconds = time.perf_counter() - started
+            logger.info("document %s completed: extraction took %.2f s", self.document_id, seconds)
+        return completed
+
+
+STEPS = (StartDocument, ReadPages, ExtractRecords)

@@ -21,10 +21,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from dashboard.services import tallies
-from documents.models import Document, Page
-from processing import dispatch, services
-from processing.actors import PAGE_QUEUES
+from documents import lifecycle
+from processing import dispatch, lanes, tallies
+from processing.models import Page
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +45,7 @@ def recover(broker) -> Recovered:
     if hasattr(broker, "client"):  # only Redis can lose messages; the stub broker is in memory
         _resend_lost_messages(broker, recovered)
     if recovered.expired_leases or recovered.resent_pages or recovered.resent_documents:
-        from documents import events
-
-        events.queue_changed()  # the owners' pages show the new positions at once
+        lifecycle.documents_queue_moved()  # the owners' pages show the new positions at once
     return recovered
 
 
@@ -75,7 +72,7 @@ def _hand_back_expired_leases(recovered: Recovered) -> None:
         )  # fmt: skip
         recovered.expired_leases.append((str(document_id), number))
         if crashes >= MAX_CRASHES:
-            services.fail(
+            lifecycle.document_fail(
                 str(document_id),
                 f"Page {number} stopped the worker reading it {crashes} times, so this document was set aside. "
                 "The file may be damaged: try a new scan or export of it.",
@@ -83,22 +80,22 @@ def _hand_back_expired_leases(recovered: Recovered) -> None:
             recovered.quarantined.append(str(document_id))
         else:
             # It waited once already: it goes before pages that have not.
-            dispatch.send_page(str(document_id), number, lane="priority")
+            dispatch.send_page(str(document_id), number, lane=lanes.RECOVERED.name)
 
 
 def _resend_lost_messages(broker, recovered: Recovered) -> None:
     settled_before = timezone.now() - timedelta(seconds=settings.EXORA_LEASE_SECONDS)
-    reading = Page.objects.filter(document__status=Document.Status.READING, document__started_at__lt=settled_before)
+    reading = Page.objects.filter(document_id__in=lifecycle.documents_reading(started_before=settled_before))
     waiting = list(
         reading.filter(status=Page.Status.PENDING)
         .exclude(message_id="")
         .values_list("document_id", "number", "message_id")
     )
-    present = _messages_present(broker, PAGE_QUEUES, [message_id for _, _, message_id in waiting])
+    present = _messages_present(broker, lanes.PAGE_QUEUES, [message_id for _, _, message_id in waiting])
     for (document_id, number, _), is_present in zip(waiting, present, strict=True):
         if not is_present:
             logger.warning("recovery: message for page %s of document %s was lost; sending again", number, document_id)
-            dispatch.send_page(str(document_id), number, lane="priority")
+            dispatch.send_page(str(document_id), number, lane=lanes.RECOVERED.name)
             recovered.resent_pages.append((str(document_id), number))
 
     # A worker that died between storing a page and sending the next leaves a document with
@@ -111,17 +108,12 @@ def _resend_lost_messages(broker, recovered: Recovered) -> None:
             recovered.resent_documents.append(str(document_id))
 
     # Documents waiting on a message of the documents queue: their start, or their extraction.
-    resend = {
-        Document.Status.QUEUED: dispatch.send_start,
-        Document.Status.CONVERTING: dispatch.send_start,
-        Document.Status.EXTRACTING: dispatch.send_extract,
-    }
-    stalled = Document.objects.filter(status__in=resend, created_at__lt=settled_before).values_list("id", "status")
-    for document_id, status in stalled:
-        if not _document_message_pending(broker, str(document_id)):
-            logger.warning("recovery: the %s message of document %s was lost; sending again", status, document_id)
-            resend[status](str(document_id))
-            recovered.resent_documents.append(str(document_id))
+    resend = {"start": dispatch.send_start, "extract": dispatch.send_extract}
+    for document_id, waiting_for in lifecycle.documents_waiting(created_before=settled_before).items():
+        if not _document_message_pending(broker, document_id):
+            logger.warning("recovery: the %s message of document %s was lost; sending again", waiting_for, document_id)
+            resend[waiting_for](document_id)
+            recovered.resent_documents.append(document_id)
 
 
 def _messages_present(broker, queue_names: tuple[str, ...], message_ids: list[str]) -> list[bool]:
@@ -139,7 +131,7 @@ def _messages_present(broker, queue_names: tuple[str, ...], message_ids: list[st
 
 def _document_message_pending(broker, document_id: str) -> bool:
     """Whether a documents-queue message for the document is in Redis (they are few: we read them)."""
-    for queue in ("documents", "documents.DQ"):
+    for queue in (lanes.DOCUMENTS_QUEUE, f"{lanes.DOCUMENTS_QUEUE}.DQ"):
         for raw in broker.client.hvals(f"{broker.namespace}:{queue}.msgs"):
             if document_id in json.loads(raw).get("args", []):
                 return True

@@ -1,34 +1,56 @@
-"""Reads about processing: what a document's owner can do next."""
+"""Reads of processing's rows for the rest of the service (through processing.api)."""
 
-from documents.models import Document
-from processing.errors import PermanentError
-from processing.models import Attempt
-from processing.services import RETRYABLE
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-CANCEL = "cancel"
-RETRY = "retry"
-UPLOAD_READABLE_COPY = "upload"
+from django.db.models import Min, QuerySet
 
-
-def next_step(document: Document) -> str:
-    """What the owner can do now: CANCEL, RETRY, UPLOAD_READABLE_COPY, or "" (nothing to do).
-
-    A document that failed on the file itself fails again if retried, so its owner is asked
-    for a readable copy instead.
-    """
-    if not document.is_finished:
-        return CANCEL
-    if document.status == Document.Status.FAILED and _last_failure_class(document) == PermanentError.__name__:
-        return UPLOAD_READABLE_COPY
-    if document.status in RETRYABLE:
-        return RETRY
-    return ""
+from processing.engine.errors import PermanentError
+from processing.models import Attempt, Job, Page
 
 
-def _last_failure_class(document: Document) -> str | None:
-    return (
-        Attempt.objects.filter(job__document=document, outcome=Attempt.Outcome.FAILED)
+def pages_of_document(document_id: str) -> QuerySet[Page]:
+    return Page.objects.filter(document_id=document_id).order_by("number")
+
+
+def pages_read(document_id: str) -> QuerySet[Page]:
+    return pages_of_document(document_id).filter(status=Page.Status.DONE)
+
+
+def page_of_document(document_id: str, number: int) -> Page | None:
+    return Page.objects.filter(document_id=document_id, number=number).first()
+
+
+def page_timings(document_id: str) -> list[dict[str, Any]]:
+    return list(Page.objects.filter(document_id=document_id).values_list("timings", flat=True))
+
+
+def last_failure_was_permanent(document_id: str) -> bool:
+    """Whether the attempt that failed the document failed on the file itself (retrying it
+    would fail again)."""
+    last = (
+        Attempt.objects.filter(job__document_id=document_id, outcome=Attempt.Outcome.FAILED)
         .order_by("-started_at", "-id")
         .values_list("error_class", flat=True)
         .first()
     )
+    return last == PermanentError.__name__
+
+
+@dataclass(frozen=True)
+class Run:
+    """The current run of a document's job: when it was queued, when its first page started."""
+
+    enqueued_at: datetime | None
+    first_page_started_at: datetime | None
+
+
+def current_run(document_id: str) -> Run:
+    enqueued_at = Job.objects.filter(document_id=document_id).values_list("enqueued_at", flat=True).first()
+    if enqueued_at is None:
+        return Run(None, None)
+    first_page = Attempt.objects.filter(
+        job__document_id=document_id, stage=Attempt.Stage.PAGE, started_at__gte=enqueued_at
+    ).aggregate(first=Min("started_at"))["first"]
+    return Run(enqueued_at, first_page)

@@ -2,6 +2,8 @@
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import dramatiq
 import pytest
@@ -10,7 +12,11 @@ from django.test import Client
 from dramatiq.brokers.stub import StubBroker
 from rest_framework.test import APIClient
 
-QUEUES = ("documents", "pages-priority", "pages", "pages-bulk")
+import processing.actors  # noqa: F401 (the in-process workers run them; rundramatiq finds them itself)
+from processing import options
+from processing.engine.inline import process_file
+from processing.lanes import QUEUES
+from processing.pipeline import StartDocument
 
 
 @pytest.fixture
@@ -70,3 +76,15 @@ def drain(broker: StubBroker) -> None:
         for queue in QUEUES:
             if queue in broker.queues:
                 broker.join(queue, fail_fast=True)
+
+
+def start_document(document_id: object) -> list[int]:
+    """The start step, as a worker runs it: the numbers of the pages it planned to read."""
+    step = StartDocument(str(document_id))
+    step.run()
+    return step.to_read
+
+
+def read_file(path: Path, mime_type: str, ocr_mode: str | None = None) -> dict[str, Any]:
+    """A whole file read inline, with the service's options, as `manage.py process` reads it."""
+    return process_file(path, mime_type, options.read_options(ocr_mode), options.file_limits())

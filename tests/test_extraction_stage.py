@@ -6,11 +6,13 @@ import json
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
+from documents import lifecycle
 from documents.models import Document
-from processing import actors, pipeline, services
+from processing import actors, options, pipeline
+from processing.engine.reader import read_page
 from processing.models import Attempt
-from processing.reader import ReadOptions, read_page
-from tests.conftest import drain
+from processing.pipeline import ExtractRecords
+from tests.conftest import drain, start_document
 from tests.factories import born_digital_pdf
 
 API = "/api/v1/documents/"
@@ -96,13 +98,15 @@ def test_last_page_stored_moves_the_document_to_extracting_and_queues_it_once(
 ):
     # GIVEN a one-page document whose page was read
     document = upload(api_client, "one.pdf", born_digital_pdf([RECORD]))
-    assert pipeline.start_document(str(document.id)) == [1]
-    result, display = read_page(document.source_path, document.mime_type, 1, tmp_path, ReadOptions.from_settings())
+    assert start_document(str(document.id)) == [1]
+    result, display = read_page(
+        lifecycle.source_of(str(document.id)).path, document.mime_type, 1, tmp_path, options.read_options()
+    )
 
     # WHEN the page is stored, twice (a repeated delivery)
     with django_capture_on_commit_callbacks(execute=True):
-        first = services.store_pages(str(document.id), [(result, display)])
-        second = services.store_pages(str(document.id), [(result, display)])
+        first = pipeline.store_pages(str(document.id), [(result, display)])
+        second = pipeline.store_pages(str(document.id), [(result, display)])
 
     # THEN the first stored the last page: the document is extracting, not completed, with
     # one extraction queued
@@ -115,8 +119,8 @@ def test_last_page_stored_moves_the_document_to_extracting_and_queues_it_once(
     assert [(m["actor_name"], m["args"]) for m in queued] == [("extract_document", [str(document.id)])]
 
     # AND running the extraction twice completes it once; a finished document is left alone
-    assert pipeline.extract_document(str(document.id)) is True
-    assert pipeline.extract_document(str(document.id)) is False
+    assert ExtractRecords(str(document.id)).run() is True
+    assert ExtractRecords(str(document.id)).run() is False
     document.refresh_from_db()
     assert document.status == Document.Status.COMPLETED
     assert_records_of_the_note(document.extraction)

@@ -6,9 +6,9 @@ import dramatiq
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from documents.models import Document, Page
-from processing import services
-from processing.models import Job
+from documents import lifecycle
+from documents.models import Document
+from processing.models import Job, Page
 from tests.conftest import drain
 from tests.factories import born_digital_pdf
 
@@ -43,7 +43,7 @@ def test_small_document_finishes_before_the_tenth_page_of_a_large_one(
             assert time.monotonic() < deadline, "the small document never completed"
             time.sleep(0.05)
         large_pages_read = Page.objects.filter(document=large, status=Page.Status.DONE).count()
-        services.cancel(large.id, large.owner)  # no need to read the other pages
+        lifecycle.document_cancel(large.id, large.owner)  # no need to read the other pages
         drain(stub_broker)
     finally:
         worker.stop()

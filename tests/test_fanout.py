@@ -16,10 +16,11 @@ from django.db import connection
 from PIL import Image
 
 from documents import services as document_services
-from documents.models import Document, Page
-from processing import actors, pipeline, services
-from processing.reader import ReadOptions, read_page
-from tests.conftest import drain
+from documents.models import Document
+from processing import actors, options, pipeline
+from processing.engine.reader import read_page
+from processing.models import Page
+from tests.conftest import drain, start_document
 from tests.factories import png, scanned_pdf
 
 PAGES = 50
@@ -86,7 +87,7 @@ def test_fifty_pages_complete_once_and_ignore_redelivery(fifty_pages, api_client
     # WHEN the broker delivers the start message and several page messages again
     actors.start_document.send(str(document.id))
     for number in (1, 2, 25, 49, 50, 50):
-        actors.read_document_page.send(str(document.id), number)
+        actors.PAGE_ACTORS["standard"].send(str(document.id), number)
     drain(stub_broker)
 
     # THEN nothing changes: no page is read or stored again, nothing is counted twice,
@@ -103,7 +104,7 @@ def test_each_page_message_delivered_twice_before_any_is_read(
     caplog.set_level(logging.INFO, logger="processing.pipeline")
     # GIVEN a fresh 50-page document whose start stage has run on a worker that reads only
     # the documents queue, so that its 50 page messages are waiting
-    document = document_services.create_document(user, SimpleUploadedFile("long.pdf", fifty_pages))
+    document = document_services.document_upload(user, SimpleUploadedFile("long.pdf", fifty_pages))
     starter = dramatiq.Worker(stub_broker, queues={"documents"}, worker_timeout=100, worker_threads=1)
     starter.start()
     try:
@@ -115,7 +116,7 @@ def test_each_page_message_delivered_twice_before_any_is_read(
     assert stub_broker.queues["pages"].qsize() == window
     # AND every page message is sent twice more before any page is read
     for number in list(range(1, PAGES + 1)) * 2:
-        actors.read_document_page.send(str(document.id), number)
+        actors.PAGE_ACTORS["standard"].send(str(document.id), number)
     assert stub_broker.queues["pages"].qsize() == window + 2 * PAGES
     document.refresh_from_db()
     assert (document.status, document.page_count, document.pages_done) == ("reading", PAGES, 0)
@@ -133,24 +134,25 @@ def test_each_page_message_delivered_twice_before_any_is_read(
 
 def _read(document, number, workdir):
     workdir.mkdir()
-    options = ReadOptions.from_settings(document.ocr_mode)
-    return read_page(Path(document.file.path), document.mime_type, number, workdir, options)
+    return read_page(
+        Path(document.file.path), document.mime_type, number, workdir, options.read_options(document.ocr_mode)
+    )
 
 
 def test_store_page_twice_stores_and_counts_once(user, tmp_path):
     # GIVEN a two-page document, planned, and both its pages read
     pdf = scanned_pdf([["Admitted overnight."], ["Discharged home."]], height_in=1.0)
-    document = document_services.create_document(user, SimpleUploadedFile("two.pdf", pdf))
-    assert pipeline.start_document(str(document.id)) == [1, 2]
+    document = document_services.document_upload(user, SimpleUploadedFile("two.pdf", pdf))
+    assert start_document(str(document.id)) == [1, 2]
     first, first_image = _read(document, 1, tmp_path / "1")
     second, second_image = _read(document, 2, tmp_path / "2")
     assert (first.text, second.text) == ("Admitted overnight.", "Discharged home.")
 
     # WHEN page 1 is stored twice, the second time with a different reading
-    stored = services.store_pages(str(document.id), [(first, first_image)])
+    stored = pipeline.store_pages(str(document.id), [(first, first_image)])
     after_first = snapshot(document)
     first.text = "A different reading."
-    stored_again = services.store_pages(str(document.id), [(first, first_image)])
+    stored_again = pipeline.store_pages(str(document.id), [(first, first_image)])
 
     # THEN only the first call stored it: counted once, its text kept, the document still reading
     assert (stored, stored_again) == (False, False)  # neither stored the last page
@@ -159,9 +161,9 @@ def test_store_page_twice_stores_and_counts_once(user, tmp_path):
     assert after_first[3][0][1:3] == ("done", "Admitted overnight.")
 
     # AND WHEN the last page is stored, and then stored again
-    completed = services.store_pages(str(document.id), [(second, second_image)])
+    completed = pipeline.store_pages(str(document.id), [(second, second_image)])
     after_last = snapshot(document)
-    completed_again = services.store_pages(str(document.id), [(second, second_image)])
+    completed_again = pipeline.store_pages(str(document.id), [(second, second_image)])
 
     # THEN the first of those stored the last page (the document goes on to its extraction
     # stage, which completes it), and the repeat changed nothing
@@ -172,8 +174,8 @@ def test_store_page_twice_stores_and_counts_once(user, tmp_path):
 
 def test_two_deliveries_storing_one_page_at_once_count_it_once(user, stub_broker, transactional_db, tmp_path):
     # GIVEN a one-page document, planned, and its page read
-    document = document_services.create_document(user, SimpleUploadedFile("race.png", png(["Night shift notes."])))
-    pipeline.start_document(str(document.id))
+    document = document_services.document_upload(user, SimpleUploadedFile("race.png", png(["Night shift notes."])))
+    start_document(str(document.id))
     result, display = _read(document, 1, tmp_path / "page")
     barrier = threading.Barrier(2)
     outcomes = []
@@ -181,7 +183,7 @@ def test_two_deliveries_storing_one_page_at_once_count_it_once(user, stub_broker
     def deliver():
         try:
             barrier.wait(timeout=10)
-            outcomes.append(services.store_pages(str(document.id), [(result, display)]))
+            outcomes.append(pipeline.store_pages(str(document.id), [(result, display)]))
         finally:
             connection.close()
 
@@ -203,10 +205,10 @@ def test_two_deliveries_storing_one_page_at_once_count_it_once(user, stub_broker
 
 def test_store_page_again_keeps_the_stored_image(user, tmp_path):
     # GIVEN a one-page document whose page was read and stored
-    document = document_services.create_document(user, SimpleUploadedFile("one.png", png(["Ward round."])))
-    pipeline.start_document(str(document.id))
+    document = document_services.document_upload(user, SimpleUploadedFile("one.png", png(["Ward round."])))
+    start_document(str(document.id))
     result, display = _read(document, 1, tmp_path / "first")
-    assert services.store_pages(str(document.id), [(result, display)])
+    assert pipeline.store_pages(str(document.id), [(result, display)])
     page = Page.objects.get(document=document, number=1)
     with default_storage.open(page.image.name, "rb") as stored:
         original = stored.read()
@@ -214,7 +216,7 @@ def test_store_page_again_keeps_the_stored_image(user, tmp_path):
     # WHEN a second delivery stores the page again with a different image
     other = tmp_path / "other.jpg"
     other.write_bytes(_jpeg_of(png(["Something else entirely."])))
-    assert services.store_pages(str(document.id), [(result, other)]) is False
+    assert pipeline.store_pages(str(document.id), [(result, other)]) is False
 
     # THEN the stored page keeps the image that goes with its text
     page.refresh_from_db()

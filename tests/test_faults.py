@@ -13,10 +13,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from dramatiq.brokers.redis import RedisBroker
 
-from documents.models import Document, Page
-from processing import dispatch, ocr, pipeline, recovery, rendering
-from processing.errors import TransientError
-from tests.conftest import drain, running_worker
+from documents.models import Document
+from processing import dispatch, recovery
+from processing.engine import ocr, rendering
+from processing.engine.errors import TransientError
+from processing.models import Page
+from tests.conftest import drain, running_worker, start_document
 from tests.factories import born_digital_pdf, scanned_pdf, shell_script
 
 FAULTS_REDIS_URL = "redis://127.0.0.1:6379/10"
@@ -32,7 +34,7 @@ def upload_scan(api_client, lines_per_page: list[list[str]]) -> Document:
 def reading_document(api_client, stub_broker, pages: int) -> Document:
     """A document whose pages are planned but not read: the start stage ran, nothing else."""
     document = upload_scan(api_client, [[f"Recovered page {n} reads well"] for n in range(1, pages + 1)])
-    for number in pipeline.start_document(str(document.id)):
+    for number in start_document(str(document.id)):
         dispatch.send_page(str(document.id), number)
     stub_broker.flush_all()  # the messages are gone: as if Redis lost them
     document.refresh_from_db()
@@ -252,8 +254,7 @@ def test_pages_of_a_lost_text_run_are_sent_again_one_by_one(api_client, stub_bro
     pdf = born_digital_pdf([[f"Typed progress note, page {n} of the record."] for n in range(1, 6)])
     response = api_client.post("/api/v1/documents/", {"file": SimpleUploadedFile("typed.pdf", pdf)}, format="multipart")
     document_id = response.json()["id"]
-    pipeline.start_document(document_id)
-    assert dispatch.send_next_pages(document_id, 1) == 1
+    start_document(document_id)  # which sends the five pages as one message
     assert stub_broker.queues["pages"].qsize() == 1
     stub_broker.flush_all()
     Document.objects.filter(id=document_id).update(started_at=timezone.now() - timedelta(seconds=60))

@@ -1,4 +1,4 @@
-"""processing.ocr.ocr_page on real images with real Tesseract: text, word boxes, confidence."""
+"""processing.engine.ocr.ocr_page on real images with real Tesseract: text, word boxes, confidence."""
 
 import re
 from itertools import pairwise
@@ -6,8 +6,8 @@ from itertools import pairwise
 import pytest
 from PIL import Image
 
-from processing.errors import PermanentError, TransientError
-from processing.ocr import ocr_page
+from processing.engine.errors import PermanentError, TransientError
+from processing.engine.ocr import ocr_page
 from tests.factories import DATA, text_page
 
 DPI = 300

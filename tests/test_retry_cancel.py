@@ -10,11 +10,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
 
+from documents import lifecycle
 from documents.models import Document
-from processing import leases, pipeline, services
+from processing import leases, options, pipeline
+from processing.engine.reader import read_page
 from processing.models import Attempt
-from processing.reader import ReadOptions, read_page
-from tests.conftest import drain
+from tests.conftest import drain, start_document
 from tests.factories import DATA, born_digital_pdf
 
 API = "/api/v1/documents/"
@@ -116,13 +117,15 @@ def test_cancelled_before_the_worker_runs_reads_nothing(api_client, web_client, 
 def test_page_read_while_cancelled_is_not_stored(api_client, tmp_path):
     # GIVEN a document being read: its pages planned and page 1 claimed and read by a worker
     document = upload(api_client, "inflight.pdf", born_digital_pdf([["Read while cancelled"], ["Never read"]]))
-    assert pipeline.start_document(str(document.id)) == [1, 2]
+    assert start_document(str(document.id)) == [1, 2]
     assert leases.claim(str(document.id), [1]) == [1]
-    result, display = read_page(document.source_path, document.mime_type, 1, tmp_path, ReadOptions.from_settings())
+    result, display = read_page(
+        lifecycle.source_of(str(document.id)).path, document.mime_type, 1, tmp_path, options.read_options()
+    )
 
     # WHEN its owner cancels it before the worker stores the page
-    services.cancel(document.id, document.owner)
-    completed = services.store_pages(str(document.id), [(result, display)])
+    lifecycle.document_cancel(document.id, document.owner)
+    completed = pipeline.store_pages(str(document.id), [(result, display)])
 
     # THEN the page is not stored (and is no longer claimed), and the document stays cancelled
     assert completed is False

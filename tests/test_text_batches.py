@@ -10,9 +10,9 @@ import psutil
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from documents.models import Document
-from processing import textlayer
+from processing.engine import textlayer
+from processing.engine.reader import ReadOptions, read_text_pages
 from processing.models import Attempt
-from processing.reader import ReadOptions, read_text_pages
 from tests.conftest import drain
 from tests.factories import born_digital_pdf, scanned_pdf, shell_script
 
@@ -143,7 +143,9 @@ def test_pages_poppler_cannot_render_together_in_time_are_read_one_by_one(tmp_pa
     monkeypatch.setenv("PATH", f"{wrapper.parent}:{os.environ['PATH']}")
     pdf = tmp_path / "typed.pdf"
     pdf.write_bytes(digital_pages(1, 3))
-    options = ReadOptions(ocr_mode="auto", dpi=300, display_dpi=100, languages="eng", timeout=2)
+    options = ReadOptions(
+        ocr_mode="auto", dpi=300, display_dpi=100, languages="eng", timeout=2, max_render_pixels=40_000_000
+    )
 
     # WHEN the three pages are read as one run with a 2-second limit
     started = time.monotonic()

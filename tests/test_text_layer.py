@@ -1,6 +1,6 @@
 """PDFs with a text layer: read from the layer in `auto`, OCR'd in `force`, never OCR'd in `off`.
 
-processing.pipeline.process_file runs the same page reader as the workers, inline.
+processing.engine.inline.process_file runs the same page reader as the workers, inline.
 """
 
 import re
@@ -9,7 +9,7 @@ from difflib import SequenceMatcher
 
 import pytest
 
-from processing.pipeline import process_file
+from tests.conftest import read_file
 from tests.factories import DATA, born_digital_pdf, scanned_pdf
 
 PDF = "application/pdf"
@@ -36,13 +36,13 @@ def shared_share(expected, actual):
 
 @pytest.fixture(scope="module")
 def latex_auto():
-    return process_file(LATEX, PDF, "auto")
+    return read_file(LATEX, PDF, "auto")
 
 
 @pytest.fixture(scope="module")
 def latex_force():
     # the slowest read in this file (four dense pages of OCR), so read once for every test
-    return process_file(LATEX, PDF, "force")
+    return read_file(LATEX, PDF, "force")
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_generated_born_digital_pdf_in_each_mode(generated_pdf):
     # GIVEN a two-page PDF with a real text layer, made with reportlab
 
     # WHEN it is read in each mode
-    auto, force, off = (process_file(generated_pdf, PDF, mode) for mode in ("auto", "force", "off"))
+    auto, force, off = (read_file(generated_pdf, PDF, mode) for mode in ("auto", "force", "off"))
 
     # THEN `auto` and `off` take the layer's exact lines and never OCR
     for result in (auto, off):
@@ -135,7 +135,7 @@ def test_generated_born_digital_pdf_in_each_mode(generated_pdf):
 def test_garbage_text_layer_is_ocrd_in_auto():
     # GIVEN a PDF whose font has no character map: its text layer extracts as symbols
     # WHEN it is read in `auto`
-    result = process_file(NO_MAPPING, PDF, "auto")
+    result = read_file(NO_MAPPING, PDF, "auto")
 
     # THEN the page was OCR'd instead, and reads as the word printed on it
     assert result["status"] == "completed", result["error"]
@@ -150,7 +150,7 @@ def test_garbage_text_layer_is_ocrd_in_auto():
 def test_off_never_ocrs():
     # GIVEN a PDF with a garbage text layer
     # WHEN it is read with OCR `off`
-    garbage = process_file(NO_MAPPING, PDF, "off")
+    garbage = read_file(NO_MAPPING, PDF, "off")
 
     # THEN its layer is taken as it is, without OCR
     assert garbage["status"] == "completed", garbage["error"]
@@ -165,8 +165,8 @@ def test_off_leaves_a_scanned_pdf_unread(tmp_path):
     path.write_bytes(scanned_pdf([["Allergies: penicillin."]], height_in=1.0))
 
     # WHEN it is read with OCR `off`, and then in `auto`
-    off = process_file(path, PDF, "off")
-    auto = process_file(path, PDF, "auto")
+    off = read_file(path, PDF, "off")
+    auto = read_file(path, PDF, "auto")
 
     # THEN `off` reads nothing and says so, where `auto` OCRs the sentence
     assert off["status"] == "completed", off["error"]

@@ -18,7 +18,8 @@ from django.conf import settings
 from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
 
-from documents.models import Document, Page
+from documents.models import Document
+from processing.models import Page
 
 ARRIVAL_WINDOW = timedelta(minutes=15)
 MAX_SLOTS = 1000  # beyond this the advice is "far too few" anyway

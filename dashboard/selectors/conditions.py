@@ -14,6 +14,7 @@ from dashboard.models import AlertRule
 from dashboard.selectors import queues as queue_selectors
 from dashboard.selectors import workers as worker_selectors
 from documents.models import Document
+from processing.models import Attempt, Job
 
 Observations = dict[str, float]
 
@@ -68,8 +69,6 @@ def _queue_depth(rule: AlertRule, context: Context, now: datetime) -> Observatio
 def _wait_time(rule: AlertRule, context: Context, now: datetime) -> Observations:
     """The mean wait of the jobs started in the window, or the oldest waiting job's age if
     that is longer (a queue nobody reads starts nothing, and its average would look fine)."""
-    from processing.models import Attempt, Job
-
     since = now - timedelta(seconds=rule.window_seconds)
     waits: dict[str, list[float]] = {"documents": [], "pages": []}
     for enqueued, started in Job.objects.filter(started_at__gte=since, enqueued_at__isnull=False).values_list(

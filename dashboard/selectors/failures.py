@@ -8,6 +8,7 @@ again and again, or failed by an operator) is grouped under "recovery".
 from django.db.models import Count, Max, Min, OuterRef, Subquery
 
 from documents.models import Document
+from processing.models import Attempt
 
 RECOVERY_STAGE = "recovery"
 LATEST_PER_GROUP = 5
@@ -15,8 +16,6 @@ LATEST_PER_GROUP = 5
 
 def failure_groups(limit: int = 50) -> list[dict]:
     """One entry per (stage, error class): count, first and last seen, latest message, documents."""
-    from processing.models import Attempt
-
     failing = Attempt.objects.filter(outcome=Attempt.Outcome.FAILED, job__document__status=Document.Status.FAILED)
     groups = list(
         failing.values("stage", "error_class")
@@ -59,8 +58,6 @@ def failure_groups(limit: int = 50) -> list[dict]:
 
 
 def _failed_without_attempt() -> dict | None:
-    from processing.models import Attempt
-
     failed_attempts = Attempt.objects.filter(job__document=OuterRef("pk"), outcome=Attempt.Outcome.FAILED)
     documents = (
         Document.objects.filter(status=Document.Status.FAILED)
@@ -85,8 +82,6 @@ def _failed_without_attempt() -> dict | None:
 
 def documents_in_group(stage: str, error_class: str) -> list[str]:
     """The ids of the still-failed documents of one group, for "retry the group"."""
-    from processing.models import Attempt
-
     if stage == RECOVERY_STAGE:
         failed_attempts = Attempt.objects.filter(job__document=OuterRef("pk"), outcome=Attempt.Outcome.FAILED)
         ids = (

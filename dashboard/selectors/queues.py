@@ -20,7 +20,9 @@ from datetime import datetime
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from documents.models import Document, Page
+from documents.models import Document
+from processing import lanes
+from processing.models import Page
 
 
 @dataclass
@@ -35,12 +37,8 @@ class RedisQueue:
 
 
 def queue_names() -> list[str]:
-    """The queues the actors use (new lanes show up by themselves), without delay queues."""
-    import dramatiq
-
-    import processing.actors  # noqa: F401  (declares the actors' queues on the broker)
-
-    return sorted(q for q in dramatiq.get_broker().get_declared_queues() if not q.endswith(".DQ"))
+    """The queues of the lanes table (processing.lanes), without delay queues."""
+    return sorted(lanes.QUEUES)
 
 
 def redis_queues(

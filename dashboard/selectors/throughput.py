@@ -15,7 +15,8 @@ from django.db.models import Count, DateTimeField, Q, QuerySet
 from django.db.models.functions import TruncHour, TruncMinute
 from django.utils import timezone
 
-from documents.models import Document, Page
+from documents.models import Document
+from processing.models import Attempt, Job, Page
 
 SAMPLE = 10_000  # the most recent rows a percentile is taken over
 # Seconds per chart bucket, and how many buckets each chart shows.
@@ -53,8 +54,6 @@ def _counts(queryset: QuerySet, field: str, since: datetime, trunc) -> dict[date
 
 def throughput(now: datetime | None = None) -> dict:
     """Pages and documents finished, and failures, per minute: last hour, day and week."""
-    from processing.models import Attempt
-
     now = now or timezone.now()
     failures = Attempt.objects.filter(outcome__in=(Attempt.Outcome.RETRYING, Attempt.Outcome.FAILED))
     return {
@@ -84,8 +83,6 @@ def percentiles(values: Iterable[float]) -> dict[str, float | int | None]:
 
 def timings(now: datetime | None = None, hours: int = 24) -> dict:
     """Wait and processing time per stage at p50/p95, over the last `hours` (recent rows only)."""
-    from processing.models import Attempt, Job
-
     now = now or timezone.now()
     since = now - timedelta(hours=hours)
     result = {}

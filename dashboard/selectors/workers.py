@@ -12,21 +12,10 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from dashboard.models import WorkerProcess
-from documents.models import Document, Page
-
-ALIVE, STALE, DEAD, STOPPED = "alive", "stale", "dead", "stopped"
-
-
-def liveness(worker: WorkerProcess, now: datetime) -> str:
-    if worker.stopped_at is not None:
-        return STOPPED
-    age = (now - worker.last_heartbeat).total_seconds()
-    if age < settings.EXORA_WORKER_STALE_SECONDS:
-        return ALIVE
-    if age < settings.EXORA_WORKER_DEAD_SECONDS:
-        return STALE
-    return DEAD
+from documents.models import Document
+from processing import lanes
+from processing.heartbeat import ALIVE, DEAD, STALE, STOPPED, liveness
+from processing.models import Attempt, Page, WorkerProcess
 
 
 def recent_workers(now: datetime, forget_after_seconds: int = 3600) -> list[WorkerProcess]:
@@ -90,15 +79,13 @@ def _current_work(worker: WorkerProcess, leased: list[tuple[str, int]]) -> list[
     known = {(w["document"], w["page"]) for w in work}
     for document_id, number in leased:
         if (document_id, number) not in known:
-            work.append({"document": document_id, "page": number, "actor": "read_document_page"})
+            work.append({"document": document_id, "page": number, "actor": lanes.DEFAULT.actor})
     return work
 
 
 def held_by_dead_worker(worker: WorkerProcess, leased: list[tuple[str, int]]) -> list[dict]:
     """The pages a dead worker held, and what happened to each since: what its last heartbeat
     said, pages still leased to it, and attempts it started and never finished."""
-    from processing.models import Attempt
-
     held: set[tuple[str, int | None]] = set(leased)
     for work in worker.current:
         held.add((work.get("document", ""), work.get("page")))

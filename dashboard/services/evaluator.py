@@ -6,6 +6,9 @@ would die, or hang, with them. Several copies may run (one per host, for availab
 Redis lock elects the one that evaluates, and another takes over within a few intervals
 when the leader dies. The watchdog rule checks the evaluator from outside (see
 services/snapshot.py), because a dead evaluator cannot report itself.
+
+The leader also runs processing's own periodic duties about the workers
+(processing.housekeeping), for the same reason: a worker cannot report its own death.
 """
 
 import logging
@@ -18,10 +21,9 @@ from django.utils import timezone
 
 from dashboard.models import AlertRule
 from dashboard.selectors.conditions import Context
-from dashboard.services import alerts, heartbeats, snapshot
-from documents import events as document_events
+from dashboard.services import alerts, snapshot
 from exora import leadership
-from processing.queue_position import workers_alive
+from processing.housekeeping import Housekeeping
 
 logger = logging.getLogger(__name__)
 
@@ -43,20 +45,6 @@ def run_round(now: datetime | None = None) -> list[alerts.Event]:
     return events
 
 
-def tell_owners_if_workers_changed(seen: tuple | None) -> tuple:
-    """Publish every queued document's state when the workers alive (slots, page queues)
-    changed since `seen`; returns what is seen now.
-
-    Owners see "waiting for a worker" when none is alive, and an ETA again when one is back;
-    a worker that dies cannot tell them, and this process watches the workers anyway.
-    """
-    alive = workers_alive(timezone.now())
-    now_seen = (alive.slots, alive.queues)
-    if seen is not None and now_seen != seen:
-        document_events.queue_changed()
-    return now_seen
-
-
 def hold_leadership(client, owner: str, interval: float) -> bool:
     return leadership.hold_leadership(client, LEADER_KEY, owner, interval)
 
@@ -66,10 +54,10 @@ def release_leadership(client, owner: str) -> None:
 
 
 def run_forever(stopping: threading.Event, owner: str, client=None, interval: float | None = None) -> None:
-    """Evaluate every `interval` seconds while this process leads; `client` None: always lead."""
+    """Every `interval` seconds while this process leads (`client` None: always lead), evaluate
+    the alert rules, then processing's housekeeping."""
     interval = interval or settings.EXORA_ALERT_INTERVAL_SECONDS
-    rounds = 0
-    workers_seen = None
+    housekeeping = Housekeeping()
     while not stopping.is_set():
         try:
             close_old_connections()
@@ -77,10 +65,7 @@ def run_forever(stopping: threading.Event, owner: str, client=None, interval: fl
                 events = run_round()
                 if events:
                     logger.info("alerts: %s", ", ".join(f"{e.kind} #{e.alert_id}" for e in events))
-                workers_seen = tell_owners_if_workers_changed(workers_seen)
-                rounds += 1
-                if rounds % 240 == 0:  # about hourly at the default interval
-                    heartbeats.forget_old_workers()
+                housekeeping.run_round()
         except Exception:
             # Redis or the database is down: try again next round; the watchdog tells if it lasts.
             logger.exception("alert round failed; trying again in %.0f s", interval)

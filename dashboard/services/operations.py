@@ -1,8 +1,8 @@
 """Operator actions from the dashboard, each written to the audit log (who, what, when).
 
-Retrying is the processing app's business: `retry_document` only points at
-`processing.services.retry`, so the dashboard, the admin and the owner's page share one rule
-for what may be retried.
+Retrying is a change of the document's status: `retry_document` only points at
+`documents.lifecycle.document_retry`, so the dashboard, the admin and the owner's page share
+one rule for what may be retried.
 """
 
 from dataclasses import dataclass, field
@@ -13,6 +13,8 @@ from django.db import transaction
 from dashboard.models import Alert, AuditLog
 from dashboard.selectors import failures
 from dashboard.services import alerts
+from documents import lifecycle
+from documents.models import Document
 
 DASHBOARD, ADMIN = "dashboard", "admin"
 
@@ -33,14 +35,11 @@ def audit(
 
 def retry_document(document_id: str, user) -> str | None:
     """Queue a failed or cancelled document again; the reason it cannot be, or None."""
-    from documents.models import Document
-    from processing import services as processing_services
-
     try:
         with transaction.atomic():
-            processing_services.retry(document_id, user)
+            lifecycle.document_retry(document_id, user)
             audit(user, "retry document", target_type="document", target_id=document_id)
-    except processing_services.StatusConflict as conflict:
+    except lifecycle.StatusConflict as conflict:
         return conflict.message
     except Document.DoesNotExist:
         return "There is no such document."

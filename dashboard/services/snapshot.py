@@ -15,7 +15,7 @@ from django.utils import timezone
 from dashboard.models import DashboardSnapshot
 from dashboard.selectors import capacity, failures, queues, throughput, workers
 from dashboard.selectors.conditions import Context
-from dashboard.services import tallies
+from processing import tallies
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
-from documents.models import Document, Page
-from processing.models import Attempt, Job
+from documents.models import Document
+from processing.models import Attempt, Job, Page
 
 PASSWORD = "correct-horse-battery"
 

@@ -7,10 +7,12 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from dashboard.models import DashboardSnapshot, MetricTally
+from dashboard.models import DashboardSnapshot
 from dashboard.selectors import capacity, failures, queues, throughput
-from dashboard.services import snapshot, tallies
+from dashboard.services import snapshot
 from documents.models import Document
+from processing import tallies
+from processing.models import MetricTally
 from tests.dashboard.conftest import fail_with, make_document
 
 pytestmark = pytest.mark.django_db

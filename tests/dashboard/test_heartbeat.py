@@ -12,10 +12,10 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from dashboard.middleware import WorkerHeartbeat
-from dashboard.models import WorkerProcess
 from dashboard.selectors import workers
-from documents.models import Document, Page
+from documents.models import Document
+from processing.models import Page, WorkerProcess
+from processing.supervision import WorkerHeartbeat
 from tests.dashboard.conftest import make_document
 
 

@@ -111,7 +111,7 @@ def test_uploaded_names_and_error_messages_are_escaped_on_the_dashboard(user, op
 
 
 def test_uploaded_names_are_escaped_in_the_admin_of_alerts_and_workers(operator, client):
-    from dashboard.models import WorkerProcess
+    from processing.models import WorkerProcess
 
     operator.is_superuser = True
     operator.save()
@@ -121,5 +121,5 @@ def test_uploaded_names_are_escaped_in_the_admin_of_alerts_and_workers(operator,
         name="h:1", host="h", pid=1, started_at=now, last_heartbeat=now,
         current=[{"actor": "read_document_page", "document": HOSTILE_NAME, "page": 1, "since": ""}],
     )  # fmt: skip
-    html = client.get(f"/admin/dashboard/workerprocess/{worker.id}/change/").content.decode()
+    html = client.get(f"/admin/processing/workerprocess/{worker.id}/change/").content.decode()
     assert "<script>alert" not in html and "&lt;script&gt;" in html

@@ -18,7 +18,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
-from documents.models import Document, Page
+from documents.models import Document
+from processing.models import Page
 from tests.factories import scanned_pdf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.chaos]

@@ -11,8 +11,8 @@ from django.utils import timezone
 from dramatiq.brokers.redis import RedisBroker
 from playwright.sync_api import expect, sync_playwright
 
-from dashboard.models import WorkerProcess
-from documents.models import Document, Page
+from documents.models import Document
+from processing.models import Page, WorkerProcess
 from tests.dashboard.conftest import fail_with, make_document, seed_default_rules
 from tests.e2e.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 

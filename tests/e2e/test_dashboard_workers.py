@@ -13,9 +13,8 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from dashboard.models import WorkerProcess
 from dashboard.selectors import workers
-from documents.models import Page
+from processing.models import Page, WorkerProcess
 from tests.factories import scanned_pdf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

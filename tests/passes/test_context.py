@@ -1,6 +1,6 @@
 """Negation, family history and other context: a mention is kept and marked, never the patient's."""
 
-from processing.passes import run_passes
+from processing.engine.passes import run_passes
 
 from .helpers import only, text_page
 

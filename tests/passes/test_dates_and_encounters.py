@@ -1,6 +1,6 @@
 """Dates honour the configured day/month order; a stitched record splits into its encounters."""
 
-from processing.passes import dates, run_passes
+from processing.engine.passes import dates, run_passes
 
 from .helpers import text_page
 

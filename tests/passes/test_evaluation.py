@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from processing.passes.evaluation import ccda, corpus
-from processing.passes.evaluation.score import Negation, Tally, score_document
+from evaluation import ccda, corpus
+from evaluation.score import Negation, Tally, score_document
 
 DATA = Path(__file__).parents[1] / "data" / "medcorpus"
 EXAMPLE = "hl7_ccda_examples/Medications_Med_oral_QID_with_PRN_Med_oral_QID_with_PRN(C-CDA2.1).xml"

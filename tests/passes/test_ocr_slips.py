@@ -1,7 +1,7 @@
 """Tables and values as OCR really reads them: 'O' read as zero, run-on or broken header words,
 units split or misread, a value cell wrapped onto the next line, a leading point lost."""
 
-from processing.passes import run_passes
+from processing.engine.passes import run_passes
 
 from .helpers import boxed_page, cells_page, only, text_page
 

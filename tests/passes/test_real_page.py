@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from processing.passes import run_passes
-from processing.pipeline import process_file
+from processing.engine.passes import run_passes
+from tests.conftest import read_file
 from tests.factories import scanned_pdf
 
 from .helpers import only
@@ -27,7 +27,7 @@ def read_page(tmp_path_factory) -> list[dict]:
     ]
     path = Path(tmp_path_factory.mktemp("ocr")) / "note.pdf"
     path.write_bytes(scanned_pdf([lines], height_in=5.0))
-    result = process_file(path, "application/pdf", "force")
+    result = read_file(path, "application/pdf", "force")
     assert result["status"] == "completed"
     return result["pages"]
 
@@ -55,7 +55,7 @@ def test_passes_on_an_ocr_read_page(read_page):
 
 def test_database_pages_give_the_same_records(read_page):
     # GIVEN the same page as a (unsaved) Page row, as the workers store it
-    from documents.models import Page
+    from processing.models import Page
 
     stored = [Page(number=p["number"], text=p["text"], words=p["words"], width=2550, height=1500) for p in read_page]
     # WHEN the passes run on the rows and on the dicts

@@ -1,6 +1,6 @@
 """Structured fields: medication sig, lab value/unit/range/flag, vital signs, read from rows."""
 
-from processing.passes import run_passes
+from processing.engine.passes import run_passes
 
 from .helpers import boxed_page, only, text_page
 

@@ -10,10 +10,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
-from dashboard.models import WorkerProcess
-from documents.models import Document, Page
+from documents.models import Document
 from exora.asgi import application
-from processing.models import Job
+from processing.models import Job, Page, WorkerProcess
 
 # The real daphne and worker fixtures of the end-to-end suite, for the browser test.
 from tests.e2e.conftest import (  # noqa: F401
@@ -29,7 +28,7 @@ PASSWORD = "correct-horse-battery"
 _made = 0
 
 
-def queued_document(owner, *, lane: str = Job.Lane.STANDARD, pages: int = 1, ago: float = 60.0) -> Document:
+def queued_document(owner, *, lane: str = "standard", pages: int = 1, ago: float = 60.0) -> Document:
     """A queued document with its job, enqueued `ago` seconds ago (its place in the lane)."""
     global _made
     _made += 1

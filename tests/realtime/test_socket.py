@@ -11,10 +11,10 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from dashboard.services import evaluator
 from documents import events
 from documents.consumers import MIN_INTERVAL
 from documents.models import Document
+from processing.housekeeping import Housekeeping
 from processing.models import Job
 from tests.conftest import drain
 from tests.factories import born_digital_pdf
@@ -208,7 +208,8 @@ def test_owners_hear_when_the_last_worker_stops_and_when_one_is_back(alice):
     alive = worker("w1")
     document = queued_document(alice)
     cookie = session_cookie("alice")
-    seen = evaluator.tell_owners_if_workers_changed(None)
+    housekeeping = Housekeeping()
+    housekeeping.tell_owners_when_workers_change()  # what the first round sees
 
     async def scenario():
         socket = communicator(cookie=cookie)
@@ -220,7 +221,7 @@ def test_owners_hear_when_the_last_worker_stops_and_when_one_is_back(alice):
         # WHEN the worker's heartbeat goes stale, and the alert evaluator makes its round
         alive.last_heartbeat = timezone.now() - timedelta(minutes=5)
         await database_sync_to_async(alive.save)()
-        now_seen = await database_sync_to_async(evaluator.tell_owners_if_workers_changed)(seen)
+        await database_sync_to_async(housekeeping.tell_owners_when_workers_change)()
         # THEN her page hears that the document waits for a worker, with no ETA
         stopped = await socket.receive_json_from(timeout=5)
         assert (stopped["message"], stopped["eta_seconds"], stopped["position"]) == ("waiting for a worker", None, 1)
@@ -228,13 +229,13 @@ def test_owners_hear_when_the_last_worker_stops_and_when_one_is_back(alice):
         # WHEN a worker is back
         await database_sync_to_async(worker)("w2")
         await asyncio.sleep(MIN_INTERVAL)  # one message per document per second
-        back_seen = await database_sync_to_async(evaluator.tell_owners_if_workers_changed)(now_seen)
+        await database_sync_to_async(housekeeping.tell_owners_when_workers_change)()
         # THEN the ETA is back
         back = await socket.receive_json_from(timeout=5)
         assert back["message"] == "" and back["eta_seconds"] is not None
         # AND a round in which nothing changed sends nothing
         await asyncio.sleep(MIN_INTERVAL)
-        await database_sync_to_async(evaluator.tell_owners_if_workers_changed)(back_seen)
+        await database_sync_to_async(housekeeping.tell_owners_when_workers_change)()
         assert await socket.receive_nothing(timeout=1.5)
         await socket.disconnect()
 

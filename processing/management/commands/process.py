@@ -8,10 +8,11 @@ import magic
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from processing.passes import run_passes
-from processing.pipeline import process_file
-from processing.rendering import SUPPORTED_TYPES
-from processing.results import document_json, extraction_json
+from processing import options
+from processing.engine.inline import process_file
+from processing.engine.passes import run_passes
+from processing.engine.rendering import SUPPORTED_TYPES
+from processing.engine.results import document_json, extraction_json
 
 
 class Command(BaseCommand):
@@ -45,7 +46,7 @@ class Command(BaseCommand):
         if mime_type not in SUPPORTED_TYPES:
             error = f"This file type ({mime_type}) is not supported. Upload a PDF, TIFF, PNG or JPEG."
             return document_json(file=str(path), status="failed", error=error, pages=[], timings={})
-        return process_file(path, mime_type, ocr_mode)
+        return process_file(path, mime_type, options.read_options(ocr_mode), options.file_limits())
 
 
 def _as_json(result: dict) -> str:

@@ -1,0 +1,314 @@
+"""Every change of a document's status: the only module that writes one, and the only module of
+this app that processing imports.
+
+    (upload) ─ create ─► queued ─ begin ─► converting ─ reading ─► reading ─ pages_read ─►
+        extracting ─ complete ─► completed
+    any unfinished ─ fail ─► failed        any unfinished ─ cancel ─► cancelled (owner, staff)
+    failed, cancelled ─ retry ─► queued
+
+Each function names its transition (`document_<verb>`), runs in the caller's transaction (its
+own when there is none), locks the row where two processes may race, keeps the document's
+job in step (processing.api), and says after commit what follows from it: the owner's
+sockets hear of it (documents.events), a queued run gets its ETA recorded, a finished one
+its e-mail (documents.notifications). Publishing itself only publishes.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from documents import events, notifications
+from documents.models import Document
+from processing import api as processing
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE = (Document.Status.FAILED, Document.Status.CANCELLED)
+
+
+class StatusConflict(Exception):
+    """The document's status does not allow the change asked for; the message says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DocumentSource:
+    """What a worker needs to know of a document to read it."""
+
+    id: str
+    original: Path
+    readable_copy: Path  # a repaired or decrypted copy, where one is needed
+    mime_type: str
+    ocr_mode: str
+    page_count: int | None
+
+    @property
+    def path(self) -> Path:
+        """The file to read: the readable copy if there is one, else the original."""
+        return self.readable_copy if self.readable_copy.exists() else self.original
+
+
+def _source(document: Document) -> DocumentSource:
+    return DocumentSource(
+        id=str(document.id),
+        original=Path(document.file.path),
+        readable_copy=document.readable_copy_path,
+        mime_type=document.mime_type,
+        ocr_mode=document.ocr_mode,
+        page_count=document.page_count,
+    )
+
+
+# --- Reads the workers need ------------------------------------------------------------------
+
+
+def source_of(document_id: str) -> DocumentSource | None:
+    """The document to read, or None when it is finished or gone (nothing to do)."""
+    document = Document.objects.filter(id=document_id).first()
+    return None if document is None or document.is_finished else _source(document)
+
+
+def is_extracting(document_id: str) -> bool:
+    return Document.objects.filter(id=document_id, status=Document.Status.EXTRACTING).exists()
+
+
+def documents_reading(started_before: datetime) -> list[str]:
+    ids = Document.objects.filter(status=Document.Status.READING, started_at__lt=started_before)
+    return [str(i) for i in ids.values_list("id", flat=True)]
+
+
+def documents_waiting(created_before: datetime) -> dict[str, str]:
+    """Documents waiting for a message of the documents queue, by what they wait for:
+    "start" (queued or converting) or "extract"."""
+    waiting = Document.objects.filter(
+        status__in=(Document.Status.QUEUED, Document.Status.CONVERTING, Document.Status.EXTRACTING),
+        created_at__lt=created_before,
+    ).values_list("id", "status")
+    return {str(i): ("extract" if status == Document.Status.EXTRACTING else "start") for i, status in waiting}
+
+
+# --- A document's way through processing --------------------------------------------------------
+
+
+def document_create(document: Document) -> Document:
+    """A checked upload becomes a queued document with its job (in its lane)."""
+    with transaction.atomic():
+        document.save()
+        processing.job_create(str(document.id), document.owner, document.page_count)
+        transaction.on_commit(lambda: announce_queued(str(document.id)))
+    return document
+
+
+def document_begin(document_id: str) -> DocumentSource | None:
+    """A worker starts the document: queued → converting. None when it is finished or gone."""
+    with transaction.atomic():
+        document = Document.objects.select_for_update().filter(id=document_id).first()
+        if document is None or document.is_finished:
+            return None
+        if document.status == Document.Status.QUEUED:
+            document.status = Document.Status.CONVERTING
+            document.started_at = timezone.now()
+            document.save(update_fields=["status", "started_at"])
+            processing.job_start(document_id)
+            transaction.on_commit(lambda: events.document_changed(document_id))
+    return _source(document)
+
+
+def document_reading(document_id: str, page_count: int) -> None:
+    """Its pages are planned: converting → reading."""
+    Document.objects.filter(id=document_id, status=Document.Status.CONVERTING).update(
+        status=Document.Status.READING, page_count=page_count
+    )
+    transaction.on_commit(lambda: events.document_changed(document_id))
+
+
+def document_lock_unfinished(document_id: str) -> bool:
+    """Lock the document for the rest of the transaction; False when it is finished or gone.
+
+    Storing pages and completing take this lock, as cancelling does, so a page read while its
+    document was cancelled is dropped: it neither counts nor completes the document."""
+    document = Document.objects.select_for_update().filter(id=document_id).only("status").first()
+    return document is not None and not document.is_finished
+
+
+def document_pages_read(document_id: str, count: int) -> bool:
+    """`count` more pages are stored (0: check again); when every page is, reading →
+    extracting. True when this call moved it on: the caller queues the extraction after commit."""
+    if count:
+        Document.objects.filter(id=document_id).update(pages_done=F("pages_done") + count)
+        transaction.on_commit(lambda: events.document_changed(document_id))
+    # The passes need all the pages at once (an encounter spans pages), so they run as one
+    # more stage once the last page is stored, once: the count lives in the database.
+    return bool(
+        Document.objects.filter(id=document_id, pages_done=F("page_count"))
+        .exclude(status__in=(*Document.FINISHED, Document.Status.EXTRACTING))
+        .update(status=Document.Status.EXTRACTING)
+    )
+
+
+def document_complete(document_id: str, extraction: dict[str, Any]) -> bool:
+    """The passes ran: extracting → completed, with what they found. False when it is no
+    longer extracting (finished, cancelled or gone): nothing is written then."""
+    with transaction.atomic():
+        document = Document.objects.select_for_update().filter(id=document_id).first()
+        if document is None or document.status != Document.Status.EXTRACTING:
+            return False
+        document.extraction = extraction
+        document.status = Document.Status.COMPLETED
+        _finish(document)
+        transaction.on_commit(lambda: announce_finished(document_id, queue=False))
+    return True
+
+
+def document_fail(document_id: str, message: str) -> bool:
+    """An unfinished document fails, with a reason its owner can read; False if already finished."""
+    now = timezone.now()
+    with transaction.atomic():
+        failed = (
+            Document.objects.filter(id=document_id)
+            .exclude(status__in=Document.FINISHED)
+            .update(status=Document.Status.FAILED, error=message, finished_at=now)
+        )
+        if failed:
+            processing.job_fail(document_id, message, now)
+            _summarise_timings(Document.objects.get(id=document_id))
+            transaction.on_commit(lambda: announce_finished(document_id, queue=True))
+    return bool(failed)
+
+
+def document_cancel(document_id: str | UUID, by_user: AbstractBaseUser | AnonymousUser) -> Document:
+    """Stop a queued or running document, for its owner or staff.
+
+    Messages still queued for it then do nothing, and a page being read is not stored. The
+    pages already read are kept, so that a retry reads only the rest.
+    """
+    with transaction.atomic():
+        document = _locked_for(document_id, by_user)
+        if document.is_finished:
+            raise StatusConflict(
+                f"This document is already {document.get_status_display().lower()}; there is nothing to cancel."
+            )
+        document.status = Document.Status.CANCELLED
+        _finish(document)
+        transaction.on_commit(lambda: announce_finished(str(document_id), queue=True))
+    document.refresh_from_db()
+    return document
+
+
+def document_retry(document_id: str | UUID, by_user: AbstractBaseUser | AnonymousUser | None = None) -> Document:
+    """Queue a failed or cancelled document again; only its pages not read yet are read.
+
+    `by_user`, when given, must be the owner or staff, as for `document_cancel`.
+    """
+    with transaction.atomic():
+        document = _locked_for(document_id, by_user)
+        if document.status not in RETRYABLE:
+            raise StatusConflict(
+                f"Only a failed or cancelled document can be retried; this one is "
+                f"{document.get_status_display().lower()}."
+            )
+        document.status = Document.Status.QUEUED
+        document.error = ""
+        document.pages_done = processing.job_requeue(str(document.id))
+        document.started_at = None
+        document.finished_at = None
+        document.timings = {}
+        document.save(update_fields=["status", "error", "pages_done", "started_at", "finished_at", "timings"])
+        transaction.on_commit(lambda: announce_queued(str(document.id)))
+    return document
+
+
+def document_change_lane(document_id: str | UUID, lane: str) -> str:
+    """An operator moves a document's pages not yet sent to another lane; returns the lane it was in."""
+    with transaction.atomic():
+        previous = processing.job_change_lane(str(document_id), lane)
+        transaction.on_commit(lambda: events.document_changed(str(document_id), queue=True))
+    return previous
+
+
+# --- What owners hear of, without a change of status ------------------------------------------
+
+
+def document_first_page_started(document_id: str, enqueued_at: datetime) -> None:
+    """A page attempt began: the first of a run takes the document out of the queue."""
+    transaction.on_commit(lambda: events.first_page_started(document_id, enqueued_at))
+
+
+def document_will_retry(document_id: str) -> None:
+    """A stage failed and will be tried again: its owner sees "retrying after an error"."""
+    transaction.on_commit(lambda: events.document_changed(document_id))
+
+
+def documents_queue_moved() -> None:
+    """Positions moved without a document changing: pages handed back, workers come or gone."""
+    events.queue_changed()
+
+
+# --- Helpers ---------------------------------------------------------------------------------------
+
+
+def _locked_for(document_id: str | UUID, user: AbstractBaseUser | AnonymousUser | None) -> Document:
+    """The document, locked; DoesNotExist unless `user` (when given) is its owner or staff.
+
+    Other people's documents do not exist for a user, as in `documents.selectors`.
+    """
+    document = Document.objects.select_for_update().filter(id=document_id).first()
+    if document is None or (user is not None and not (user.is_staff or document.owner_id == user.pk)):
+        raise Document.DoesNotExist(f"No document {document_id} for {user}.")
+    return document
+
+
+def _finish(document: Document) -> None:
+    document.finished_at = timezone.now()
+    document.save(update_fields=["extraction", "status", "finished_at"])
+    processing.job_finish(str(document.id), document.finished_at)
+    _summarise_timings(document)
+
+
+def _summarise_timings(document: Document) -> None:
+    """Per-stage seconds for the whole document: waiting, converting, OCR and in all."""
+    page_timings = processing.page_timings(str(document.id))
+
+    def total(stage: str) -> float:
+        return round(sum(t.get(stage, 0.0) for t in page_timings), 3)
+
+    summary = {"conversion": total("render"), "text_layer": total("text_layer"), "ocr": total("ocr")}
+    if document.started_at:
+        summary["wait"] = round((document.started_at - document.created_at).total_seconds(), 3)
+    if document.finished_at:
+        summary["total"] = round((document.finished_at - document.created_at).total_seconds(), 3)
+    Document.objects.filter(id=document.id).update(timings=summary)
+
+
+def announce_queued(document_id: str) -> None:
+    """A run was queued: its owner sees where it stands, and the ETA they are told is kept to
+    be measured against what happens."""
+    try:
+        states = processing.queue_states()
+        notifications.record_prediction(states.get(document_id))
+    except Exception:
+        logger.exception("could not record the prediction for document %s", document_id)
+        states = None
+    events.document_changed(document_id, queue=True, states=states)
+
+
+def announce_finished(document_id: str, *, queue: bool) -> None:
+    """A document finished: its run's prediction is completed, its owner e-mailed (once), and
+    its sockets told; with `queue`, everyone behind it too."""
+    try:
+        document = Document.objects.select_related("owner").get(id=document_id)
+        notifications.document_finished(document, processing.current_run(document_id))
+    except Exception:
+        logger.exception("could not complete the notices of finished document %s", document_id)
+    events.document_changed(document_id, queue=queue)

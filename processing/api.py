@@ -1,0 +1,68 @@
+"""What the rest of the service may ask of processing: the one module `documents` imports.
+
+    a document's job              job_create, job_start, job_finish, job_fail, job_requeue,
+                                  job_change_lane
+    where a document stands       queue_states, QueueState
+    what was read                 Page, pages_of_document, pages_read, page_of_document, page_timings
+    how a run went                current_run, last_failure_was_permanent
+    checking an upload            check_upload, SUPPORTED_TYPES, PermanentError
+    the JSON of a read document   document_json, page_json, extraction_json
+
+A document's own row is the documents app's: these change only processing's rows (a job, its
+pages), in the caller's transaction, and send work after it commits. The workers change the
+document through documents.lifecycle.
+"""
+
+from pathlib import Path
+
+from processing import lanes, options
+from processing.engine import validation
+from processing.engine.errors import PermanentError
+from processing.engine.rendering import SUPPORTED_TYPES
+from processing.engine.results import document_json, extraction_json, page_json
+from processing.jobs import job_change_lane, job_create, job_fail, job_finish, job_requeue, job_start
+from processing.models import Page
+from processing.queue import QueueState, queue_states
+from processing.selectors import (
+    Run,
+    current_run,
+    last_failure_was_permanent,
+    page_of_document,
+    page_timings,
+    pages_of_document,
+    pages_read,
+)
+
+LANES = lanes.LANES
+
+__all__ = [
+    "LANES",
+    "SUPPORTED_TYPES",
+    "Page",
+    "PermanentError",
+    "QueueState",
+    "Run",
+    "check_upload",
+    "current_run",
+    "document_json",
+    "extraction_json",
+    "job_change_lane",
+    "job_create",
+    "job_fail",
+    "job_finish",
+    "job_requeue",
+    "job_start",
+    "last_failure_was_permanent",
+    "page_json",
+    "page_of_document",
+    "page_timings",
+    "pages_of_document",
+    "pages_read",
+    "queue_states",
+]
+
+
+def check_upload(path: Path, mime_type: str, readable_copy: Path) -> validation.CheckedFile:
+    """The checks a worker runs again before reading: PermanentError with a message for the
+    person who sent it; a repairable PDF is rewritten to `readable_copy`."""
+    return validation.check_file(path, mime_type, readable_copy, options.file_limits())

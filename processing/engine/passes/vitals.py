@@ -1,0 +1,247 @@
+"""Pass 2 for vital signs, printed as text ('BP 132/84 mmHg, HR 72') or as a table.
+
+A table is read by its columns: the header rows give each column's vital and x position, and
+each reading is taken from the words under it (and the units wrapped onto the row below).
+OCR of a dense header is imperfect: 'O2' reads '02', neighbouring names run together
+('TemperatureRespiratory', 'TemperatureR espiratory', 'BP-Sys(mm[Hg])BP-Dia...'), and a
+superscript '²' reads '?'. The readers below undo those slips rather than trust the header.
+"""
+
+import re
+from typing import Any
+
+from processing.engine.passes import context, dates, vocabulary
+from processing.engine.passes.layout import Line
+from processing.engine.passes.rows import Segment, clean_number, record
+
+VITAL_VALUE = re.compile(
+    r"^\s*[:=]?\s*(?:(\d{2,3})\s*/\s*(\d{2,3})|(\d+(?:\.\d+)?)\.?(?:\s*'\s*(\d{1,2})\s*\"?)?)\s*"
+    r"(mm\s*\[?hg\]?|mmhg|°\s*[fc]|deg\s*[fc]|[fc]\b|/min|bpm|breaths/min|%|kg/m[2²?]|kg/m\^2|m[2²?]|kg|[li]bs?|cm"
+    r"|inches|in\b|m\b|/10)?",
+    re.I,
+)
+UNIT_NAMES = {"ib": "lb", "ibs": "lb", "lbs": "lb", "inches": "in", "°f": "F", "degf": "F", "°c": "C", "degc": "C"}
+# OCR reads the letter O of 'O2' as a zero: 'SpO2' -> 'Sp02', 'O2 Sat' -> '02 Sat'
+O2_SLIPS = {"02": "o2"}  # and "sp02" -> "spo2": see layout.O_READ_AS_ZERO
+# A column x taken from a run-on header word is an estimate (by letters): allow this much slack
+ESTIMATE_SLACK = 100.0
+Column = tuple[float, str | None, float]  # left x, vital kind (None: not a vital), slack
+
+
+def _o2(text: str) -> str:
+    return re.sub(r"\b(Sp|Sa|Fi|sp|sa|fi)?02\b", lambda m: (m.group(1) or "") + "O2", text)
+
+
+def _tokens(line: Line) -> list[str]:
+    return [O2_SLIPS.get(t.lower, t.lower) for t in line.tokens]
+
+
+def date_cells(line: Line) -> list[tuple[float, float, str]]:
+    """(x0, x1, date) of the cells of `line` that hold a date: a 'Date / Time' row over readings."""
+    found = []
+    for cell in line.cells:
+        when = dates.parse_date(cell.text)
+        if when is not None:
+            found.append((cell.x0, cell.x1, when.iso))
+    return found
+
+
+def _date_above(line: Line, words: list[int], dated: list[tuple[float, float, str]]) -> str | None:
+    boxes = line.boxes_of(words)
+    if not boxes or not dated:
+        return None
+    x0, x1 = boxes[0][0], boxes[-1][2]
+    best = max(dated, key=lambda d: min(d[1], x1) - max(d[0], x0))
+    return best[2] if min(best[1], x1) - max(best[0], x0) > 0 else None
+
+
+def vitals_in_line(
+    line: Line, position: int, section: str, dated: list[tuple[float, float, str]] | None = None
+) -> list[dict[str, Any]]:
+    """Vital signs printed as text on a line: 'BP 132/84 mmHg, HR 72'. `dated`: the date cells of
+    a row above ('Date / Time:  Nov 1, 2011  August 6, 2012'), dating the reading under each."""
+    found: list[dict[str, Any]] = []
+    tokens = _tokens(line)
+    printed = dates.parse_date(line.text)
+
+    def add(words: list[int], ctx: context.Context, parsed: dict[str, Any]) -> None:
+        when = printed.iso if printed else _date_above(line, words, dated or [])
+        found.append(record(line, words, ctx, position, **parsed, date=when))
+
+    for s, e, entry in vocabulary.vital_names().find(tokens):
+        if len(" ".join(tokens[s:e])) == 1 and section != "vitals":
+            continue  # 'P', 'T', 'R' alone are vitals only in a vitals section
+        words = list(range(line.tokens[s].word, line.tokens[e - 1].word + 1))
+        segment = Segment(line, words[-1] + 1)
+        parsed = _vital(entry.canonical, segment.text)
+        if not parsed:
+            continue
+        ctx = context.assess(tokens, s, e, section)
+        end = parsed.pop("_end")
+        add(words + segment.words_in(0, end), ctx, parsed)
+        # a row of readings at several dates ('Weight  189 lbs  194 lbs'): one vital per cell
+        for cell in line.cells:
+            if cell.words[0] > segment.words[0] and segment.spans[segment.words.index(cell.words[0])][0] >= end:
+                more = _vital(entry.canonical, cell.text)
+                if not more:
+                    break
+                more.pop("_end")
+                add(cell.words, ctx, more)
+    return found
+
+
+def table_columns(header: list[Line]) -> list[Column]:
+    """(left x, vital kind or None, slack) of each column of a vitals table, from its header rows.
+
+    Words run together by OCR are split first; then a header cell that wraps ('Blood' over
+    'Pressure') joins the word above it, and consecutive words that make a vital name make
+    one column.
+    """
+    names = vocabulary.vital_names()
+    first = [
+        [float(b[0]), float(b[2]), _o2(w), 0.0] for w, b in zip(header[0].words, header[0].boxes, strict=True) if b
+    ]
+    words = [part for word in _join_broken(first, names) for part in _split_run_on(word, names)]
+    for extra in header[1:]:
+        for text, box in zip(extra.words, extra.boxes, strict=True):
+            if box is None:
+                continue
+            overlaps = [(min(w[1], box[2] + 10) - max(w[0], box[0] - 10), k) for k, w in enumerate(words)]
+            overlap, k = max(overlaps, default=(0.0, -1))
+            if overlap > 0:  # the word above, the one it overlaps most
+                above = words[k]
+                above[2] = f"{above[2]} {_o2(text)}"
+                above[0], above[1] = min(above[0], box[0]), max(above[1], box[2])
+            else:
+                words.append([float(box[0]), float(box[2]), _o2(text), 0.0])
+    words.sort(key=lambda w: w[0])
+    columns: list[Column] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(4, len(words) - i), 0, -1):
+            entry = names.phrases.get(vocabulary.norm_tokens(" ".join(str(w[2]) for w in words[i : i + n])))
+            if entry is not None:
+                columns.append((words[i][0], entry.canonical, words[i][3]))
+                i += n
+                break
+        else:
+            columns.append((words[i][0], None, words[i][3]))
+            i += 1
+    return columns
+
+
+def _join_broken(words: list[list], names: vocabulary.PhraseIndex) -> list[list]:
+    """OCR may break a run-on at the wrong letter ('TemperatureR espiratory'): a word that is a
+    name and one capital, followed by a lower-case word, is joined to it, to be split again."""
+    joined: list[list] = []
+    for word in words:
+        if joined:
+            last = joined[-1]
+            broken = re.fullmatch(r"(.{3,}?)([A-Z][a-z]?)", str(last[2]))
+            if broken and names.phrases.get((broken.group(1).lower(),)) and str(word[2])[:1].islower():
+                last[1], last[2] = word[1], f"{last[2]}{word[2]}"
+                continue
+        joined.append(list(word))
+    return joined
+
+
+def _split_run_on(word: list, names: vocabulary.PhraseIndex) -> list[list]:
+    """OCR joins close header words: a word that is two names ('TemperatureRespiratory') is
+    split in two, or one holding several names among noise ('BP-Sys(mm[Hg]Dia(mm[Hg]...') in as
+    many, each at an x estimated by its letters."""
+    text = str(word[2])
+    if names.phrases.get(vocabulary.norm_tokens(text)) is not None or len(text) < 6:
+        return [word]
+    width = (word[1] - word[0]) / len(text)
+    for cut in range(3, len(text) - 2):
+        left, right = text[:cut], text[cut:]
+        if names.phrases.get((left.lower(),)) and (names.phrases.get((right.lower(),)) or right[:1].isupper()):
+            middle = word[0] + width * cut
+            return [[word[0], middle, left, word[3]], [middle, word[1], right, ESTIMATE_SLACK]]
+    tokens = [(m.start(), m.group().lower()) for m in re.finditer(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]", text)]
+    inside = [(s, e) for s, e, _ in names.find([t for _, t in tokens]) if e - s > 1 or len(tokens[s][1]) > 1]
+    if len(inside) < 2:
+        return [word]
+    parts = []
+    for n, (s, e) in enumerate(inside):
+        start = tokens[s][0]
+        end = tokens[inside[n + 1][0]][0] if n + 1 < len(inside) else len(text)
+        left = word[0] if n == 0 else word[0] + width * start
+        slack = word[3] if n == 0 else ESTIMATE_SLACK
+        parts.append([left, word[0] + width * end, " ".join(t for _, t in tokens[s:e]), slack])
+    return parts
+
+
+def _split_value_run_on(word: str, box: list[int]) -> list[tuple[float, str]]:
+    """'120/80mm[Hg]80': OCR joined a unit and the next column's number; split after ']' or '%'."""
+    parts = re.split(r"(?<=[\]%])(?=\d)", word)
+    if len(parts) == 1:
+        return [(float(box[0]), word)]
+    width = (box[2] - box[0]) / max(len(word), 1)
+    found, offset = [], 0
+    for part in parts:
+        found.append((box[0] + offset * width, part))
+        offset += len(part)
+    return found
+
+
+def vitals_in_table(rows: list[Line], columns: list[Column], position: int, section: str) -> list[dict[str, Any]]:
+    """The vitals of one table row (and the units wrapped onto the row below), column by column."""
+    by_column: dict[int, list[tuple[Line, int, str]]] = {}
+    for line in rows:
+        for i, box in enumerate(line.boxes):
+            if box is None:
+                continue
+            for x0, text in _split_value_run_on(line.words[i], box):
+                k = max((k for k, (x, _, slack) in enumerate(columns) if x - slack <= x0 + 15), default=0)
+                by_column.setdefault(k, []).append((line, i, text))
+    found = []
+    when = dates.parse_date(rows[0].text)
+    for k, (_x, kind, _slack) in enumerate(columns):
+        if kind is None or k not in by_column:
+            continue
+        cell = by_column[k]
+        parsed = _vital(kind, " ".join(text for _line, _i, text in cell))
+        if parsed:
+            parsed.pop("_end")
+            line = cell[0][0]
+            words = [i for owner, i, _text in cell if owner is line]
+            ctx = context.Context(section=section)
+            found.append(record(line, words, ctx, position, **parsed, date=when.iso if when else None))
+    return found
+
+
+def _vital(kind: str, text: str) -> dict[str, Any] | None:
+    text = re.sub(r"^\s*[\[(][^\])]*[\])]", lambda m: " " * len(m.group()), text)  # '[90-140 mmHg]' printed range
+    match = VITAL_VALUE.match(text)
+    if not match:
+        return None
+    spec = vocabulary.vitals()[kind]
+    unit = re.sub(r"\s+", "", match.group(5) or "") or spec["unit"] or None
+    fields: dict[str, Any] = {"type": kind, "systolic": None, "diastolic": None, "_end": match.end()}
+    if match.group(1):
+        if kind != "blood_pressure":
+            return None
+        fields.update(systolic=int(match.group(1)), diastolic=int(match.group(2)))
+        fields.update(value=f"{match.group(1)}/{match.group(2)}", unit="mmHg")
+        return fields
+    value = float(match.group(3))
+    if match.group(4):  # 5'7" -> inches
+        value, unit = value * 12 + float(match.group(4)), "in"
+    if not spec["min"] <= value <= spec["max"] or kind == "blood_pressure":
+        return None
+    if unit and unit.lower().startswith("mm"):
+        unit = "mmHg"
+    if unit:
+        unit = re.sub(r"m[²?]$", "m2", unit)  # a superscript '²', which OCR may read '?'
+        unit = UNIT_NAMES.get(unit.lower().replace(" ", ""), unit)  # 'Ibs' is OCR's 'lbs'
+    fields.update(value=clean_number(value), unit=unit)
+    return fields
+
+
+def vital_header(line: Line, section: str) -> bool:
+    """A row of vital sign names with no numbers: the header of a vitals table."""
+    tokens = _tokens(line)
+    names = vocabulary.vital_names().find(tokens)
+    enough = len(names) >= 2 or (len(names) == 1 and section == "vitals" and len(line.cells) >= 2)
+    return enough and not any(t[:1].isdigit() for t in tokens)

@@ -1,0 +1,106 @@
+"""Checking a file before any page is read: the same checks at upload and again in the worker.
+
+Each check ends in a `PermanentError` whose message tells the owner what is wrong. A PDF that
+qpdf can repair (broken cross-reference table, truncated) or that opens with the empty
+password is rewritten to a readable copy, as Paperless-ngx does, instead of being refused.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pikepdf
+from PIL import Image, UnidentifiedImageError
+
+from processing.engine.errors import PermanentError
+from processing.engine.rendering import IMAGE_TYPES, PDF
+
+POINTS_PER_INCH = 72
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """What a file may hold before it is refused: a small file can describe pages that would
+    take gigabytes to render (a decompression bomb)."""
+
+    max_pages: int
+    max_page_inches: int
+    max_image_pixels: int
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    path: Path  # the file to read: the original, or its repaired or decrypted copy
+    mime_type: str
+    page_count: int
+
+
+def check_file(path: Path, mime_type: str, readable_copy: Path, limits: FileLimits) -> CheckedFile:
+    """Check a stored file; `readable_copy` is where a repaired PDF is written when needed."""
+    if path.stat().st_size == 0:
+        raise PermanentError("The file is empty.")
+    if mime_type == PDF:
+        return _check_pdf(path, readable_copy, limits)
+    if mime_type in IMAGE_TYPES:
+        return CheckedFile(path, mime_type, _check_image(path, limits))
+    raise PermanentError(f"This file type ({mime_type}) is not supported. Upload a PDF, TIFF, PNG or JPEG.")
+
+
+def _check_pdf(path: Path, readable_copy: Path, limits: FileLimits) -> CheckedFile:
+    if readable_copy.exists():  # repaired on an earlier check
+        path = readable_copy
+    try:
+        pdf = pikepdf.open(path)
+    except pikepdf.PasswordError as exc:
+        raise PermanentError(
+            "This PDF is password-protected. Remove the password (print it to a new PDF) and upload it again."
+        ) from exc
+    except (pikepdf.PdfError, OSError, ValueError) as exc:
+        raise PermanentError("This PDF is damaged and could not be repaired.") from exc
+    with pdf:
+        page_count = len(pdf.pages)
+        _check_page_count(page_count, limits)
+        for number, page in enumerate(pdf.pages, start=1):
+            _check_page_size(page, number, limits)
+        if path != readable_copy and (pdf.is_encrypted or pdf.get_warnings()):
+            pdf.save(readable_copy)
+            path = readable_copy
+    return CheckedFile(path, PDF, page_count)
+
+
+def _check_page_count(page_count: int, limits: FileLimits) -> None:
+    if page_count < 1:
+        raise PermanentError("This document has no pages.")
+    if page_count > limits.max_pages:
+        raise PermanentError(f"This document has {page_count} pages; the limit is {limits.max_pages}.")
+
+
+def _check_page_size(page: pikepdf.Page, number: int, limits: FileLimits) -> None:
+    x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+    unit = float(page.obj.get("/UserUnit", 1))
+    largest_side = max(abs(x1 - x0), abs(y1 - y0)) * unit / POINTS_PER_INCH
+    if largest_side > limits.max_page_inches:
+        raise PermanentError(
+            f"Page {number} is {largest_side:.0f} inches across; the largest page we read is "
+            f"{limits.max_page_inches} inches."
+        )
+
+
+def _check_image(path: Path, limits: FileLimits) -> int:
+    """Return the number of frames, refusing images too large to hold in memory."""
+    try:
+        with Image.open(path) as image:
+            frames = getattr(image, "n_frames", 1)
+            _check_page_count(frames, limits)
+            for frame in range(frames):
+                image.seek(frame)
+                if image.width * image.height > limits.max_image_pixels:
+                    megapixels = image.width * image.height / 1e6
+                    raise PermanentError(
+                        f"Page {frame + 1} is {image.width} x {image.height} pixels ({megapixels:.0f} megapixels); "
+                        f"the limit is {limits.max_image_pixels / 1e6:.0f} megapixels."
+                    )
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PermanentError("This image is too large to process (too many pixels).") from exc
+    except (UnidentifiedImageError, OSError, EOFError) as exc:
+        raise PermanentError("This image is damaged or not in a format we read.") from exc
+    return frames
