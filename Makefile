@@ -18,10 +18,11 @@ test:
 	scripts/services.sh postgres
 	scripts/services.sh redis
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports
 
 bench:
 	scripts/setup.sh test

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what Exora needs on a Debian/Ubuntu machine, skipping what is already there:
 # system packages through apt-get, then a virtualenv in .venv with requirements.txt.
-# Usage: scripts/setup.sh [run|test]   (test adds the browser and PostgreSQL)
+# Usage: scripts/setup.sh [run|test]   (test adds the browser, PostgreSQL and requirements-dev.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose="${1:-run}"
@@ -31,10 +31,12 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-stamp=.venv/.requirements.sha256
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
+requirements=requirements.txt
+[ "$purpose" = "test" ] && requirements=requirements-dev.txt
+stamp=.venv/.$requirements.sha256
+want=$(cat requirements.txt "$requirements" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install --quiet --upgrade pip
-  .venv/bin/pip install --quiet -r requirements.txt
+  .venv/bin/pip install --quiet -r "$requirements"
   echo "$want" > "$stamp"
 fi
