@@ -9,7 +9,17 @@ from documents.models import Document
 from processing.api import LANES, Page
 
 
-class PageInline(admin.TabularInline):
+def _move_to_lane_action(lane: str) -> Callable[["DocumentAdmin", HttpRequest, QuerySet[Document]], None]:
+    """The admin action "move to the <lane> lane", one per row of the lanes table."""
+
+    def move(modeladmin: "DocumentAdmin", request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        modeladmin._move(request, queryset, lane)
+
+    move.__name__ = f"move_to_{lane}"
+    return admin.action(description=f"Move to the {lane} lane")(move)
+
+
+class PageInline(admin.TabularInline[Page, Document]):
     model = Page
     fields = ("number", "status", "source", "mean_confidence", "done_at")
     readonly_fields = fields
@@ -19,13 +29,13 @@ class PageInline(admin.TabularInline):
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(admin.ModelAdmin[Document]):
     list_display = ("original_name", "owner", "status", "pages_done", "page_count", "created_at")
     list_filter = ("status", "mime_type", "ocr_mode")
     search_fields = ("original_name", "sha256", "owner__username", "id")
     readonly_fields = ("id", "sha256", "size_bytes", "mime_type", "created_at", "started_at", "finished_at", "timings")
     inlines = [PageInline]
-    actions = ["cancel_documents", "retry_documents"]
+    actions = ["cancel_documents", "retry_documents", *(_move_to_lane_action(lane.name) for lane in LANES)]
 
     @admin.action(description="Cancel the selected documents")
     def cancel_documents(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
@@ -34,20 +44,6 @@ class DocumentAdmin(admin.ModelAdmin):
     @admin.action(description="Retry the selected failed or cancelled documents")
     def retry_documents(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
         self._change_status(request, queryset, lifecycle.document_retry, "Retried")
-
-    def get_actions(self, request: HttpRequest) -> dict[str, tuple[Callable[..., None], str, str]]:
-        """One "move to the … lane" action per row of the lanes table."""
-        actions = super().get_actions(request)
-        for lane in LANES:
-            name = f"move_to_{lane.name}"
-            actions[name] = (self._mover(lane.name), name, f"Move to the {lane.name} lane")
-        return actions
-
-    def _mover(self, lane: str) -> Callable[..., None]:
-        def move(modeladmin: "DocumentAdmin", request: HttpRequest, queryset: QuerySet[Document]) -> None:
-            modeladmin._move(request, queryset, lane)
-
-        return move
 
     def _move(self, request: HttpRequest, queryset: QuerySet[Document], lane: str) -> None:
         moved = 0

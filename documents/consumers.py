@@ -7,6 +7,7 @@ one meanwhile.
 """
 
 import asyncio
+from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -17,7 +18,7 @@ MIN_INTERVAL = 1.0  # seconds between two messages about one document
 REFUSED = 4401
 
 
-class DocumentStatusConsumer(AsyncJsonWebsocketConsumer):
+class DocumentStatusConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # channels has no type hints
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -26,8 +27,9 @@ class DocumentStatusConsumer(AsyncJsonWebsocketConsumer):
         self.group = events.group_name(user.id)
         self.last_sent: dict[str, float] = {}
         self.last_seq: dict[str, int] = {}
-        self.pending: dict[str, dict] = {}
+        self.pending: dict[str, events.DocumentState] = {}
         self.timers: dict[str, asyncio.TimerHandle] = {}
+        self.flushing: set[asyncio.Future[None]] = set()
         # Join before reading the snapshot, so no change falls between the two.
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -40,13 +42,13 @@ class DocumentStatusConsumer(AsyncJsonWebsocketConsumer):
                 timer.cancel()
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive_json(self, content: dict, **kwargs) -> None:
+    async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         """Clients only listen; a {"type": "snapshot"} asks for a fresh snapshot."""
         if content.get("type") == "snapshot":
             for item in await database_sync_to_async(events.open_documents_of)(self.scope["user"].id):
                 await self._send_now(item)
 
-    async def dispatch(self, message: dict) -> None:
+    async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every handler, through a hop to a
         # worker thread: 28% of daphne's CPU with 1,000 sockets open. A status event touches
         # no database; the handlers that do go through database_sync_to_async, which closes
@@ -56,12 +58,13 @@ class DocumentStatusConsumer(AsyncJsonWebsocketConsumer):
         else:
             await super().dispatch(message)
 
-    async def document_status(self, event: dict) -> None:
+    async def document_status(self, event: dict[str, Any]) -> None:
         """A group message from events.send_to_users: several documents of this user."""
         loop = asyncio.get_running_loop()
         for item in event["documents"]:
             document_id = item["id"]
-            if item["seq"] <= max(self.last_seq.get(document_id, 0), self.pending.get(document_id, {}).get("seq", 0)):
+            waiting = self.pending.get(document_id)
+            if item["seq"] <= max(self.last_seq.get(document_id, 0), waiting.get("seq", 0) if waiting else 0):
                 continue  # an older state than one already sent or waiting
             self.pending[document_id] = item
             if document_id in self.timers:
@@ -70,9 +73,13 @@ class DocumentStatusConsumer(AsyncJsonWebsocketConsumer):
             if wait <= 0:
                 await self._flush(document_id)
             else:
-                self.timers[document_id] = loop.call_later(
-                    wait, lambda d=document_id: asyncio.ensure_future(self._flush(d))
-                )
+                self.timers[document_id] = loop.call_later(wait, self._flush_soon, document_id)
+
+    def _flush_soon(self, document_id: str) -> None:
+        # The loop keeps only a weak reference to a task: keep ours until it is done.
+        task = asyncio.ensure_future(self._flush(document_id))
+        self.flushing.add(task)
+        task.add_done_callback(self.flushing.discard)
 
     async def _flush(self, document_id: str) -> None:
         self.timers.pop(document_id, None)
@@ -80,7 +87,7 @@ class DocumentStatusConsumer(AsyncJsonWebsocketConsumer):
         if item is not None:
             await self._send_now(item)
 
-    async def _send_now(self, item: dict) -> None:
+    async def _send_now(self, item: events.DocumentState) -> None:
         document_id = item["id"]
         self.last_sent[document_id] = asyncio.get_running_loop().time()
         self.last_seq[document_id] = max(self.last_seq.get(document_id, 0), item["seq"])

@@ -15,7 +15,10 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, NotRequired, TypedDict
+from uuid import UUID
 
 import redis
 from asgiref.sync import async_to_sync
@@ -38,14 +41,37 @@ STARTED_KEY = "{}:started:{}:{}"
 SEQ_TTL = 30 * 86_400
 VERSION_KEY = "{}:queue-version"
 
-_redis: redis.Redis | None = None
+_redis: "redis.Redis[bytes] | None" = None
+
+
+class DocumentState(TypedDict):
+    """One document as its owner's socket and status.json show it."""
+
+    type: str
+    id: str
+    status: str
+    stage: str  # the status in a sentence
+    position: int | None  # in the queue; None once it started
+    eta_seconds: dict[str, int] | None  # {"p50", "p90"} until it starts
+    pages_done: int
+    pages_total: int | None
+    message: str  # why there is no honest number, or why it moved
+    finished: bool
+    seq: NotRequired[int]  # the document's event number: a client drops older ones
+
+
+@dataclass(frozen=True)
+class _SharedStates:
+    version: bytes | None  # of the queue, as the last publish left it
+    computed_at: float
+    states: dict[str, QueueState]
 
 
 def group_name(user_id: int) -> str:
     return f"user-{user_id}"
 
 
-def _client() -> redis.Redis:
+def _client() -> "redis.Redis[bytes]":
     global _redis
     if _redis is None:
         _redis = redis.Redis.from_url(settings.EXORA_EVENTS_REDIS_URL, socket_timeout=5)
@@ -55,7 +81,7 @@ def _client() -> redis.Redis:
 # --- What a user sees ------------------------------------------------------------------------
 
 
-def payload(document: Document, state: QueueState | None) -> dict:
+def payload(document: Document, state: QueueState | None) -> DocumentState:
     """The JSON of one document as the socket and status.json send it (without `seq`)."""
     position = state.position if state else None
     return {
@@ -72,7 +98,7 @@ def payload(document: Document, state: QueueState | None) -> dict:
     }
 
 
-def open_documents_of(user_id: int) -> list[dict]:
+def open_documents_of(user_id: int) -> list[DocumentState]:
     """The snapshot: every unfinished document of the user, and those finished a minute ago."""
     since = timezone.now() - RECENTLY_FINISHED
     documents = list(
@@ -85,7 +111,7 @@ def open_documents_of(user_id: int) -> list[dict]:
     return with_seq([payload(d, states.get(str(d.id))) for d in documents])
 
 
-_snapshot_cache: dict[str, tuple] = {}
+_snapshot_cache: dict[str, _SharedStates] = {}
 SNAPSHOT_CACHE_SECONDS = 2.0
 
 
@@ -95,21 +121,21 @@ def _shared_queue_states(needed: set[str]) -> dict[str, QueueState]:
     bumps a version, so a snapshot never carries a state older than an event already sent."""
     version = _client().get(VERSION_KEY.format(settings.EXORA_EVENTS_PREFIX))
     cached = _snapshot_cache.get("states")
-    fresh = cached and cached[0] == version and time.monotonic() - cached[1] < SNAPSHOT_CACHE_SECONDS
-    if fresh and needed <= cached[2].keys():  # a document it does not know: count again
-        return cached[2]
+    fresh = cached and cached.version == version and time.monotonic() - cached.computed_at < SNAPSHOT_CACHE_SECONDS
+    if cached and fresh and needed <= cached.states.keys():  # a document it does not know: count again
+        return cached.states
     states = queue_states()
-    _snapshot_cache["states"] = (version, time.monotonic(), states)
+    _snapshot_cache["states"] = _SharedStates(version, time.monotonic(), states)
     return states
 
 
-def state_of(document: Document) -> dict:
+def state_of(document: Document) -> DocumentState:
     """One document's payload, for status.json; computes the queue when it is unfinished."""
     state = None if document.is_finished else queue_states().get(str(document.id))
     return with_seq([payload(document, state)], advance=False)[0]
 
 
-def with_seq(payloads: list[dict], *, advance: bool = True) -> list[dict]:
+def with_seq(payloads: list[DocumentState], *, advance: bool = True) -> list[DocumentState]:
     """Number each payload with its document's next sequence number (a Redis counter per
     document, shared by every process), so a client can drop a late, older state."""
     if not payloads:
@@ -136,7 +162,9 @@ return seqs
 # --- Publishing --------------------------------------------------------------------------------
 
 
-def document_changed(document_id, *, queue: bool = False, states: dict[str, QueueState] | None = None) -> None:
+def document_changed(
+    document_id: str | UUID, *, queue: bool = False, states: dict[str, QueueState] | None = None
+) -> None:
     """Send the document's state to its owner; with `queue`, every queued document's too (a
     document left the queue, or a priority one entered it). `states`: the queue, when the
     caller has just computed it."""
@@ -154,7 +182,7 @@ def queue_changed() -> None:
         logger.exception("could not publish a change of the queue")
 
 
-def first_page_started(document_id, enqueued_at) -> None:
+def first_page_started(document_id: str, enqueued_at: datetime) -> None:
     """A page of the document starts being read: the first one of a run takes the document out
     of the queue, which moves everyone behind it (the others are not published)."""
     try:
@@ -171,7 +199,7 @@ def first_page_started(document_id, enqueued_at) -> None:
         document_changed(document_id, queue=True)
 
 
-def _publish(document_ids: list, *, queue: bool, states: dict[str, QueueState] | None = None) -> None:
+def _publish(document_ids: list[str | UUID], *, queue: bool, states: dict[str, QueueState] | None = None) -> None:
     _client().incr(VERSION_KEY.format(settings.EXORA_EVENTS_PREFIX))
     states = queue_states() if states is None else states
     changed = {str(i) for i in document_ids}
@@ -181,7 +209,7 @@ def _publish(document_ids: list, *, queue: bool, states: dict[str, QueueState] |
         wanted |= {i for i, s in states.items() if s.position is not None}
         # The unfinished documents by their status, not by a list of a thousand ids.
         documents = Document.objects.filter(Q(id__in=changed) | ~Q(status__in=Document.FINISHED))
-    by_user: dict[int, list[dict]] = defaultdict(list)
+    by_user: dict[int, list[DocumentState]] = defaultdict(list)
     items = []
     for document in documents.defer("extraction"):
         if str(document.id) not in wanted:
@@ -194,7 +222,7 @@ def _publish(document_ids: list, *, queue: bool, states: dict[str, QueueState] |
         send_to_users(dict(by_user))
 
 
-def send_to_users(by_user: dict[int, list[dict]]) -> None:
+def send_to_users(by_user: dict[int, list[DocumentState]]) -> None:
     """One group message per user, all sent at once."""
     layer = get_channel_layer()
     messages = {group_name(user): {"type": EVENT_TYPE, "documents": items} for user, items in by_user.items()}
@@ -208,12 +236,12 @@ def send_to_users(by_user: dict[int, list[dict]]) -> None:
     async_to_sync(send_all)()
 
 
-def _publish_in_one_round_trip(layer: RedisPubSubChannelLayer, messages: dict[str, dict]) -> None:
+def _publish_in_one_round_trip(layer: RedisPubSubChannelLayer, messages: dict[str, dict[str, Any]]) -> None:
     """What the pub/sub layer's group_send does, for every group in one Redis pipeline: it
     publishes one message at a time behind a lock, 185 ms for 1,000 users. The channel name is
     the layer's own (channels-redis 4.3, one host, as settings.CHANNEL_LAYERS has it); the
     socket tests fail if it ever changes."""
-    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    prefix = settings.EXORA_CHANNEL_LAYER_PREFIX
     pipe = _client().pipeline(transaction=False)
     for group, message in messages.items():
         pipe.publish(f"{prefix}__group__{group}", layer.serialize(message))

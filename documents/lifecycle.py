@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -187,7 +187,7 @@ def document_fail(document_id: str, message: str) -> bool:
     return bool(failed)
 
 
-def document_cancel(document_id: str | UUID, by_user: AbstractBaseUser | AnonymousUser) -> Document:
+def document_cancel(document_id: str | UUID, by_user: User) -> Document:
     """Stop a queued or running document, for its owner or staff.
 
     Messages still queued for it then do nothing, and a page being read is not stored. The
@@ -206,7 +206,7 @@ def document_cancel(document_id: str | UUID, by_user: AbstractBaseUser | Anonymo
     return document
 
 
-def document_retry(document_id: str | UUID, by_user: AbstractBaseUser | AnonymousUser | None = None) -> Document:
+def document_retry(document_id: str | UUID, by_user: User | None = None) -> Document:
     """Queue a failed or cancelled document again; only its pages not read yet are read.
 
     `by_user`, when given, must be the owner or staff, as for `document_cancel`.
@@ -258,7 +258,7 @@ def documents_queue_moved() -> None:
 # --- Helpers ---------------------------------------------------------------------------------------
 
 
-def _locked_for(document_id: str | UUID, user: AbstractBaseUser | AnonymousUser | None) -> Document:
+def _locked_for(document_id: str | UUID, user: User | None) -> Document:
     """The document, locked; DoesNotExist unless `user` (when given) is its owner or staff.
 
     Other people's documents do not exist for a user, as in `documents.selectors`.
@@ -281,7 +281,7 @@ def _summarise_timings(document: Document) -> None:
     page_timings = processing.page_timings(str(document.id))
 
     def total(stage: str) -> float:
-        return round(sum(t.get(stage, 0.0) for t in page_timings), 3)
+        return round(sum(float(t.get(stage, 0.0)) for t in page_timings), 3)
 
     summary = {"conversion": total("render"), "text_layer": total("text_layer"), "ocr": total("ocr")}
     if document.started_at:

@@ -8,6 +8,7 @@ error of the ETA can be measured (benchmarks/sockets_fanout.py reports its media
 import logging
 from datetime import timedelta
 
+from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.utils import timezone
 
@@ -51,17 +52,17 @@ def document_finished(document: Document, run: Run) -> None:
         _send_finished_email(document)
 
 
-def wants_email(user) -> bool:
+def wants_email(user: User) -> bool:
     return bool(user.email) and wants_email_setting(user)
 
 
-def wants_email_setting(user) -> bool:
+def wants_email_setting(user: User) -> bool:
     """The person's choice, whether or not they have an address yet (on by default)."""
     preference = NotificationPreference.objects.filter(user=user).first()
     return preference.email_on_finish if preference else True
 
 
-def set_email_on_finish(user, enabled: bool) -> NotificationPreference:
+def set_email_on_finish(user: User, enabled: bool) -> NotificationPreference:
     preference, _ = NotificationPreference.objects.update_or_create(user=user, defaults={"email_on_finish": enabled})
     return preference
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -11,8 +11,6 @@ from documents.lifecycle import RETRYABLE
 from documents.models import Document
 from processing import api as processing
 from processing.api import Page
-
-User = AbstractBaseUser | AnonymousUser
 
 CANCEL = "cancel"
 RETRY = "retry"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import magic
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 
 from documents import lifecycle
@@ -28,7 +28,7 @@ class UploadRejected(Exception):
         self.existing = existing
 
 
-def document_upload(owner: AbstractBaseUser, upload: UploadedFile, ocr_mode: str | None = None) -> Document:
+def document_upload(owner: User, upload: UploadedFile[bytes], ocr_mode: str | None = None) -> Document:
     """Store an upload, check it, and create its document (queued once the transaction commits).
 
     The bytes are hashed and typed as they are copied to storage, then checked from disk, so
@@ -55,7 +55,7 @@ def document_upload(owner: AbstractBaseUser, upload: UploadedFile, ocr_mode: str
     document = Document(
         owner=owner,
         original_name=(upload.name or "upload")[:255],
-        size_bytes=upload.size,
+        size_bytes=upload.size or 0,
         sha256=sha256,
         mime_type=mime_type,
         ocr_mode=ocr_mode or settings.EXORA_OCR_MODE,
@@ -78,7 +78,7 @@ def _refuse_empty_or_oversized(size: int | None) -> None:
         raise UploadRejected(too_large_message(), http_status=413)
 
 
-def _sha256(upload: UploadedFile) -> str:
+def _sha256(upload: UploadedFile[bytes]) -> str:
     digest = hashlib.sha256()
     upload.seek(0)
     for chunk in upload.chunks():

@@ -1,8 +1,10 @@
 """An upload handler that refuses a file over the size limit while it streams in."""
 
+from typing import IO, Any
+
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
 from django.utils.datastructures import MultiValueDict
 
 TOO_LARGE_FLAG = "exora_upload_too_large"
@@ -12,14 +14,21 @@ class SizeLimitUploadHandler(FileUploadHandler):
     """Stops reading an upload past EXORA_MAX_UPLOAD_MB and marks the request, so the view can
     answer 413; nothing past the limit is kept in memory or on disk."""
 
-    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+    def handle_raw_input(
+        self,
+        input_data: IO[bytes],
+        META: dict[str, Any],
+        content_length: int,
+        boundary: str,
+        encoding: str | None = None,
+    ) -> tuple[QueryDict, MultiValueDict[str, Any]] | None:
         # A declared length far over the limit is refused before a byte is parsed.
         if content_length and content_length > settings.EXORA_MAX_UPLOAD_BYTES + 64 * 1024:
             setattr(self.request, TOO_LARGE_FLAG, True)
             return QueryDict(), MultiValueDict()
         return None
 
-    def new_file(self, *args, **kwargs) -> None:
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
         super().new_file(*args, **kwargs)
         self.received = 0
 
@@ -37,9 +46,9 @@ class SizeLimitUploadHandler(FileUploadHandler):
         raise StopUpload(connection_reset=False)
 
 
-def upload_was_too_large(request) -> bool:
+def upload_was_too_large(request: HttpRequest | Any) -> bool:
     request = getattr(request, "_request", request)  # a DRF request wraps Django's
-    return getattr(request, TOO_LARGE_FLAG, False)
+    return bool(getattr(request, TOO_LARGE_FLAG, False))
 
 
 def too_large_message() -> str:

@@ -5,17 +5,18 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from documents import events, lifecycle, notifications, selectors, services
 from documents.extraction import extraction_view
 from documents.uploads import too_large_message, upload_was_too_large
+from exora.requests import SignedInRequest
 
 
 @login_required
-def document_list(request: HttpRequest) -> HttpResponse:
+def document_list(request: SignedInRequest) -> HttpResponse:
     context = {
         "documents": selectors.documents_of(request.user),
         "email_on_finish": notifications.wants_email_setting(request.user),
@@ -25,7 +26,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def upload(request: HttpRequest) -> HttpResponse:
+def upload(request: SignedInRequest) -> HttpResponse:
     """The form fallback for browsers without JavaScript; the page itself uploads via the API."""
     files = request.FILES.getlist("file")
     if upload_was_too_large(request):
@@ -41,7 +42,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
+def document_detail(request: SignedInRequest, document_id: str) -> HttpResponse:
     document = selectors.document_of(request.user, document_id)
     context = {
         "document": document,
@@ -54,17 +55,19 @@ def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def cancel(request: HttpRequest, document_id: str) -> HttpResponse:
+def cancel(request: SignedInRequest, document_id: str) -> HttpResponse:
     return _change_status(request, document_id, lifecycle.document_cancel, "Cancelled. Pages already read are kept.")
 
 
 @login_required
 @require_POST
-def retry(request: HttpRequest, document_id: str) -> HttpResponse:
+def retry(request: SignedInRequest, document_id: str) -> HttpResponse:
     return _change_status(request, document_id, lifecycle.document_retry, "Queued again.")
 
 
-def _change_status(request: HttpRequest, document_id: str, change: Callable[..., object], done: str) -> HttpResponse:
+def _change_status(
+    request: SignedInRequest, document_id: str, change: Callable[..., object], done: str
+) -> HttpResponse:
     document = selectors.document_of(request.user, document_id)
     try:
         change(document.id, request.user)
@@ -76,7 +79,7 @@ def _change_status(request: HttpRequest, document_id: str, change: Callable[...,
 
 
 @login_required
-def page_image(request: HttpRequest, document_id: str, number: int) -> FileResponse:
+def page_image(request: SignedInRequest, document_id: str, number: int) -> HttpResponse | FileResponse:
     page = selectors.page_of(request.user, document_id, number)
     if not page.image:
         return HttpResponse(status=404)
@@ -84,7 +87,7 @@ def page_image(request: HttpRequest, document_id: str, number: int) -> FileRespo
 
 
 @login_required
-def download_text(request: HttpRequest, document_id: str) -> HttpResponse:
+def download_text(request: SignedInRequest, document_id: str) -> HttpResponse:
     document = selectors.document_of(request.user, document_id)
     response = HttpResponse(selectors.document_text(document), content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{document.id}.txt"'
@@ -92,7 +95,7 @@ def download_text(request: HttpRequest, document_id: str) -> HttpResponse:
 
 
 @login_required
-def download_json(request: HttpRequest, document_id: str) -> HttpResponse:
+def download_json(request: SignedInRequest, document_id: str) -> HttpResponse:
     document = selectors.document_of(request.user, document_id)
     body = json.dumps(selectors.document_result(document), indent=2)
     response = HttpResponse(body, content_type="application/json")
@@ -101,18 +104,17 @@ def download_json(request: HttpRequest, document_id: str) -> HttpResponse:
 
 
 @login_required
-def status_json(request: HttpRequest, document_id: str) -> HttpResponse:
+def status_json(request: SignedInRequest, document_id: str) -> HttpResponse:
     """What the pages poll when their socket cannot work: the socket's message, plus the
     status in words and whether it is finished."""
     document = selectors.document_of(request.user, document_id)
-    state = events.state_of(document)
-    state["status_text"] = document.status_text
+    state = {**events.state_of(document), "status_text": document.status_text}
     return HttpResponse(json.dumps(state), content_type="application/json")
 
 
 @login_required
 @require_POST
-def notification_preferences(request: HttpRequest) -> HttpResponse:
+def notification_preferences(request: SignedInRequest) -> HttpResponse:
     enabled = request.POST.get("email_on_finish") == "on"
     notifications.set_email_on_finish(request.user, enabled)
     messages.success(request, "You will get an e-mail when a document finishes." if enabled else "No more e-mails.")

@@ -3,8 +3,10 @@
 The lock lives for three rounds, so a leader that dies is replaced within three rounds.
 """
 
+import redis
 
-def hold_leadership(client, key: str, owner: str, interval: float) -> bool:
+
+def hold_leadership(client: "redis.Redis[bytes]", key: str, owner: str, interval: float) -> bool:
     """Take the lock `key` for `owner`, or keep it if `owner` has it; False if another has it."""
     ttl_ms = int(interval * 3 * 1000)
     if client.set(key, owner, nx=True, px=ttl_ms):
@@ -15,7 +17,7 @@ def hold_leadership(client, key: str, owner: str, interval: float) -> bool:
     return False
 
 
-def release_leadership(client, key: str, owner: str) -> None:
+def release_leadership(client: "redis.Redis[bytes]", key: str, owner: str) -> None:
     """Let another process take over at once (after a clean stop)."""
     if client.get(key) == owner.encode():
         client.delete(key)

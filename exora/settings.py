@@ -8,8 +8,13 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 
 from exora import env
+
+# Generic classes of Django's (ModelAdmin[Document], QuerySet[Page]) subscriptable at run time,
+# as the type checker reads them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -267,11 +272,12 @@ EXORA_EVENTS_PREFIX = env.get_str("EXORA_EVENTS_PREFIX", "exora")
 # sockets (benchmarks/sockets_fanout.py). Nothing is lost by pub/sub that matters here: a
 # socket that reconnects gets a fresh snapshot.
 EXORA_CHANNEL_LAYER = env.get_choice("EXORA_CHANNEL_LAYER", "pubsub", ("pubsub", "lists"))
+EXORA_CHANNEL_LAYER_PREFIX = f"{EXORA_EVENTS_PREFIX}:asgi"
 if EXORA_CHANNEL_LAYER == "pubsub":
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [EXORA_EVENTS_REDIS_URL], "prefix": f"{EXORA_EVENTS_PREFIX}:asgi"},
+            "CONFIG": {"hosts": [EXORA_EVENTS_REDIS_URL], "prefix": EXORA_CHANNEL_LAYER_PREFIX},
         }
     }
 else:
@@ -282,7 +288,7 @@ else:
             # capacity is dropped silently: the default (100) lost most of a change sent to 1,000.
             "CONFIG": {
                 "hosts": [EXORA_EVENTS_REDIS_URL],
-                "prefix": f"{EXORA_EVENTS_PREFIX}:asgi",
+                "prefix": EXORA_CHANNEL_LAYER_PREFIX,
                 "capacity": 20_000,
             },
         }

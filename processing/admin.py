@@ -12,7 +12,7 @@ ATTEMPT_FIELDS = (
 )  # fmt: skip
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(admin.TabularInline[Attempt, Job]):
     model = Attempt
     fields = ATTEMPT_FIELDS
     readonly_fields = ATTEMPT_FIELDS
@@ -25,22 +25,23 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(admin.ModelAdmin[Job]):
     list_display = ("document", "enqueued_at", "started_at", "finished_at", "attempt_count")
     search_fields = ("document__original_name", "document__id")
     raw_id_fields = ("document",)
     inlines = [AttemptInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
-        return super().get_queryset(request).annotate(attempt_count=Count("attempts"))
+        counted: QuerySet[Job] = super().get_queryset(request).annotate(attempt_count=Count("attempts"))
+        return counted
 
     @admin.display(description="attempts", ordering="attempt_count")
     def attempt_count(self, job: Job) -> int:
-        return job.attempt_count
+        return int(getattr(job, "attempt_count", 0))  # annotated by get_queryset
 
 
 @admin.register(Attempt)
-class AttemptAdmin(admin.ModelAdmin):
+class AttemptAdmin(admin.ModelAdmin[Attempt]):
     list_display = ("job", "stage", "page_number", "outcome", "error_class", "worker", "started_at", "finished_at")
     list_filter = ("outcome", "stage", "error_class")
     search_fields = ("job__document__id", "job__document__original_name", "worker", "error_class", "message")
@@ -56,7 +57,7 @@ class AttemptAdmin(admin.ModelAdmin):
 
 
 @admin.register(Page)
-class PageAdmin(admin.ModelAdmin):
+class PageAdmin(admin.ModelAdmin[Page]):
     list_display = ("document", "number", "status", "source", "mean_confidence")
     list_filter = ("status", "source")
     search_fields = ("document__original_name", "text")
@@ -64,7 +65,7 @@ class PageAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkerProcess)
-class WorkerProcessAdmin(admin.ModelAdmin):
+class WorkerProcessAdmin(admin.ModelAdmin[WorkerProcess]):
     list_display = ("name", "state", "queues", "threads", "rss_mb", "cpu_percent", "started_at", "last_heartbeat")
     list_filter = ("host",)
     search_fields = ("name", "host")

@@ -12,7 +12,7 @@ def attempt_start(document_id: str, stage: str, page_number: int | None = None) 
     job = Job.objects.filter(document_id=document_id).values("id", "enqueued_at").first()
     if job is None:
         return None
-    if stage == Attempt.Stage.PAGE:
+    if stage == Attempt.Stage.PAGE and job["enqueued_at"] is not None:
         lifecycle.document_first_page_started(document_id, job["enqueued_at"])
     return Attempt.objects.create(
         job_id=job["id"],

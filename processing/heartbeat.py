@@ -70,7 +70,7 @@ def memory_limit_bytes() -> int:
     """The memory a worker may use: the setting, else the container's limit, else the machine's."""
     if settings.EXORA_WORKER_MEMORY_LIMIT_MB:
         return settings.EXORA_WORKER_MEMORY_LIMIT_MB * 1024 * 1024
-    machine = psutil.virtual_memory().total
+    machine: int = psutil.virtual_memory().total
     for path in _CGROUP_LIMIT_FILES:
         try:
             raw = path.read_text().strip()

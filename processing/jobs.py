@@ -7,7 +7,7 @@ this module touches only processing's rows (the job, its pages) and sends work a
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,7 +15,7 @@ from processing import dispatch, lanes
 from processing.models import Job, Page
 
 
-def job_create(document_id: str, owner: AbstractUser, page_count: int | None) -> Job:
+def job_create(document_id: str, owner: User, page_count: int | None) -> Job:
     """Create the job of a new document in its lane, and queue its start once the transaction
     commits (a worker must never look for a document it cannot see yet)."""
     lane = lane_for(owner, page_count)
@@ -24,7 +24,7 @@ def job_create(document_id: str, owner: AbstractUser, page_count: int | None) ->
     return job
 
 
-def lane_for(owner: AbstractUser, page_count: int | None) -> str:
+def lane_for(owner: User, page_count: int | None) -> str:
     """Priority for the paid tier; bulk for very large documents and for many at once."""
     if owner.groups.filter(name=settings.EXORA_PRIORITY_GROUP).exists():
         return lanes.BY_NAME["priority"].name

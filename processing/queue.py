@@ -17,8 +17,10 @@ import statistics
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef, Q
@@ -32,6 +34,9 @@ DEFAULT_PAGE_SECONDS = 3.0
 RECENT_PAGES = 200
 EWMA_ALPHA = 0.2  # each newer page weighs 20%: the estimate follows a change within ~10 pages
 STATS_CACHE_SECONDS = 2.0
+
+# One unfinished document's job, as `_unfinished_rows` reads it.
+Row = Mapping[str, Any]
 
 WAITING_FOR_WORKER = "waiting for a worker"
 PAUSED = "paused: no worker reads this lane"
@@ -75,10 +80,9 @@ class QueueState:
     pages_total: int | None
     message: str
     enqueued_at: datetime | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
-    def eta_seconds(self) -> dict | None:
+    def eta_seconds(self) -> dict[str, int] | None:
         if self.eta_p50 is None:
             return None
         return {"p50": round(self.eta_p50), "p90": round(max(self.eta_p90 or 0, self.eta_p50))}
@@ -102,7 +106,7 @@ def page_times(*, fresh: bool = False) -> PageTimes:
     )
     recent.reverse()
     times = measure([timings for timings, _ in recent])
-    gaps = pace([done_at for _, done_at in recent])
+    gaps = pace([done_at for _, done_at in recent if done_at is not None])
     if gaps:
         times = PageTimes(times.ewma, times.p50, times.p90, times.samples, statistics.median(gaps))
     with _stats_lock:
@@ -118,7 +122,7 @@ def pace(done_at: list[datetime]) -> list[float]:
     return [(b - a).total_seconds() / stored_together[b] for a, b in itertools.pairwise(stores)]
 
 
-def measure(timings_oldest_first: list[dict]) -> PageTimes:
+def measure(timings_oldest_first: list[dict[str, Any]]) -> PageTimes:
     ewma: dict[str, float] = {}
     totals = []
     for timing in timings_oldest_first:
@@ -214,7 +218,7 @@ def states_for(owner_id: int, now: datetime | None = None) -> list[QueueState]:
     return [s for s in queue_states(now).values() if s.owner_id == owner_id]
 
 
-def _unfinished_rows(now: datetime):
+def _unfinished_rows(now: datetime) -> Iterable[Row]:
     """The documents not finished (documents.lifecycle stamps `finished_at` when a document
     completes, fails or is cancelled, and clears it when one is retried), by their jobs, with
     what their states are made of."""
@@ -251,11 +255,11 @@ def _unfinished_rows(now: datetime):
     )
 
 
-def _lane_order(row: dict) -> int:
+def _lane_order(row: Row) -> int:
     return lanes.order(row["lane"])
 
 
-def _pages_left(row: dict) -> int:
+def _pages_left(row: Row) -> int:
     return max((row["document__page_count"] or 1) - (row["document__pages_done"] or 0), 0)
 
 
@@ -292,7 +296,7 @@ def _retrying_documents() -> set[str]:
         job__document_id__in={r[0] for r in retried},
         outcome__in=(Attempt.Outcome.SUCCEEDED, Attempt.Outcome.SKIPPED),
     ).values_list("job__document_id", "stage", "page_number", "started_at")
-    last_ok: dict[tuple, datetime] = {}
+    last_ok: dict[tuple[object, str, int | None], datetime] = {}
     for document_id, stage, number, started_at in ok:
         key = (document_id, stage, number)
         last_ok[key] = max(started_at, last_ok.get(key, started_at))
@@ -303,13 +307,15 @@ def _retrying_documents() -> set[str]:
     }
 
 
-def _overtaken_by(row: dict, ahead: list[dict]) -> list[dict]:
+def _overtaken_by(row: Row, ahead: list[Row]) -> list[Row]:
     """Documents ahead of this one that were queued after it: a higher lane let them pass."""
     mine = row["enqueued_at"] or row["document__created_at"]
     return [r for r in ahead if (r["enqueued_at"] or r["document__created_at"]) > mine]
 
 
-def _message(row: dict, retrying: set[str], running_left: dict, workers: Workers, overtaken: list[dict] | None) -> str:
+def _message(
+    row: Row, retrying: set[str], running_left: dict[str, float], workers: Workers, overtaken: list[Row] | None
+) -> str:
     document_id = str(row["document_id"])
     if document_id in retrying:
         return RETRYING
@@ -327,7 +333,7 @@ def _message(row: dict, retrying: set[str], running_left: dict, workers: Workers
     return ""
 
 
-def _state(row: dict, position, eta_p50, eta_p90, message: str) -> QueueState:
+def _state(row: Row, position: int | None, eta_p50: float | None, eta_p90: float | None, message: str) -> QueueState:
     return QueueState(
         document_id=str(row["document_id"]),
         owner_id=row["document__owner_id"],

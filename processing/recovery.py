@@ -14,12 +14,14 @@ Reading a page twice costs only time: a page is claimed before it is read and st
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import dramatiq
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from dramatiq.brokers.redis import RedisBroker
 
 from documents import lifecycle
 from processing import dispatch, lanes, tallies
@@ -38,11 +40,11 @@ class Recovered:
     resent_documents: list[str] = field(default_factory=list)
 
 
-def recover(broker) -> Recovered:
+def recover(broker: dramatiq.Broker) -> Recovered:
     """One recovery pass; `broker` is the Dramatiq broker whose messages may have been lost."""
     recovered = Recovered()
     _hand_back_expired_leases(recovered)
-    if hasattr(broker, "client"):  # only Redis can lose messages; the stub broker is in memory
+    if isinstance(broker, RedisBroker):  # only Redis can lose messages; the stub broker is in memory
         _resend_lost_messages(broker, recovered)
     if recovered.expired_leases or recovered.resent_pages or recovered.resent_documents:
         lifecycle.documents_queue_moved()  # the owners' pages show the new positions at once
@@ -55,7 +57,8 @@ def _hand_back_expired_leases(recovered: Recovered) -> None:
     expired = Page.objects.filter(status=Page.Status.RUNNING, lease_expires_at__lt=now).values_list(
         "id", "document_id", "number", "lease_owner", "lease_expires_at", "crash_count"
     )
-    for page_id, document_id, number, owner, expired_at, crashes in expired:
+    for page_id, document_id, number, owner, expires_at, crashes in expired:
+        expired_at: datetime = expires_at or now  # the filter says it is set; the type cannot
         with transaction.atomic():
             handed_back = Page.objects.filter(id=page_id, status=Page.Status.RUNNING, lease_owner=owner).update(
                 status=Page.Status.PENDING, lease_owner="", lease_expires_at=None, crash_count=F("crash_count") + 1
@@ -83,7 +86,7 @@ def _hand_back_expired_leases(recovered: Recovered) -> None:
             dispatch.send_page(str(document_id), number, lane=lanes.RECOVERED.name)
 
 
-def _resend_lost_messages(broker, recovered: Recovered) -> None:
+def _resend_lost_messages(broker: RedisBroker, recovered: Recovered) -> None:
     settled_before = timezone.now() - timedelta(seconds=settings.EXORA_LEASE_SECONDS)
     reading = Page.objects.filter(document_id__in=lifecycle.documents_reading(started_before=settled_before))
     waiting = list(
@@ -109,14 +112,14 @@ def _resend_lost_messages(broker, recovered: Recovered) -> None:
 
     # Documents waiting on a message of the documents queue: their start, or their extraction.
     resend = {"start": dispatch.send_start, "extract": dispatch.send_extract}
-    for document_id, waiting_for in lifecycle.documents_waiting(created_before=settled_before).items():
-        if not _document_message_pending(broker, document_id):
-            logger.warning("recovery: the %s message of document %s was lost; sending again", waiting_for, document_id)
-            resend[waiting_for](document_id)
-            recovered.resent_documents.append(document_id)
+    for waiting_id, waiting_for in lifecycle.documents_waiting(created_before=settled_before).items():
+        if not _document_message_pending(broker, waiting_id):
+            logger.warning("recovery: the %s message of document %s was lost; sending again", waiting_for, waiting_id)
+            resend[waiting_for](waiting_id)
+            recovered.resent_documents.append(waiting_id)
 
 
-def _messages_present(broker, queue_names: tuple[str, ...], message_ids: list[str]) -> list[bool]:
+def _messages_present(broker: RedisBroker, queue_names: tuple[str, ...], message_ids: list[str]) -> list[bool]:
     """Whether each message is still in Redis: waiting, delayed for a retry, or being run."""
     if not message_ids:
         return []
@@ -129,7 +132,7 @@ def _messages_present(broker, queue_names: tuple[str, ...], message_ids: list[st
     return [any(answers[i : i + len(hashes)]) for i in range(0, len(answers), len(hashes))]
 
 
-def _document_message_pending(broker, document_id: str) -> bool:
+def _document_message_pending(broker: RedisBroker, document_id: str) -> bool:
     """Whether a documents-queue message for the document is in Redis (they are few: we read them)."""
     for queue in (lanes.DOCUMENTS_QUEUE, f"{lanes.DOCUMENTS_QUEUE}.DQ"):
         for raw in broker.client.hvals(f"{broker.namespace}:{queue}.msgs"):

@@ -34,8 +34,10 @@ from processing.models import Attempt
 
 logger = logging.getLogger(__name__)
 
+# A failed run is tried again about 2, 4 and 8 s later (milliseconds, as Dramatiq counts).
 MAX_RETRIES = 3
-RETRY_OPTIONS = {"max_retries": MAX_RETRIES, "min_backoff": 2_000, "max_backoff": 8_000}
+MIN_BACKOFF_MS = 2_000
+MAX_BACKOFF_MS = 8_000
 
 
 class Step(ABC):

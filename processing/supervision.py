@@ -28,6 +28,7 @@ import psutil
 from django.conf import settings
 from django.db import close_old_connections, connections
 from django.utils import timezone
+from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
 from exora.leadership import hold_leadership
@@ -149,7 +150,7 @@ class WorkerHeartbeat(Middleware):
 
     # --- What it is working on ---------------------------------------------------------------
 
-    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message[Any]) -> None:
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         args = list(message.args)
         work = {
             "actor": message.actor_name,
@@ -163,7 +164,7 @@ class WorkerHeartbeat(Middleware):
     def after_process_message(
         self,
         broker: dramatiq.Broker,
-        message: dramatiq.Message[Any],
+        message: MessageProxy,
         *,
         result: object = None,
         exception: BaseException | None = None,
@@ -172,7 +173,7 @@ class WorkerHeartbeat(Middleware):
             self._running.pop(message.message_id, None)
             self._done += 1
 
-    def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message[Any]) -> None:
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         with self._lock:
             self._running.pop(message.message_id, None)
 

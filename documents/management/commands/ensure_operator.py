@@ -1,6 +1,7 @@
 """Create the first operator account when there is none, and say how to sign in."""
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -13,7 +14,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--url", default="http://127.0.0.1:8000/")
 
-    def handle(self, *args, url: str, **options) -> None:
+    def handle(self, *args: Any, url: str, **options: Any) -> None:
         user_model = get_user_model()
         if user_model.objects.filter(is_superuser=True).exists():
             self.stdout.write(f"Sign in at {url} with your operator account.")

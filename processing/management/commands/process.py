@@ -3,6 +3,7 @@
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import magic
 from django.conf import settings
@@ -23,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object per file")
         parser.add_argument("--ocr-mode", choices=["auto", "force", "off"], default=None)
 
-    def handle(self, *args, files: list[Path], json: bool, ocr_mode: str | None, **options) -> None:
+    def handle(self, *args: Any, files: list[Path], json: bool, ocr_mode: str | None, **options: Any) -> None:
         all_completed = True
         for path in files:
             result = self._process(path, ocr_mode)
@@ -39,7 +40,7 @@ class Command(BaseCommand):
         if not all_completed:
             sys.exit(1)
 
-    def _process(self, path: Path, ocr_mode: str | None) -> dict:
+    def _process(self, path: Path, ocr_mode: str | None) -> dict[str, Any]:
         if not path.is_file():
             return document_json(file=str(path), status="failed", error="No such file.", pages=[], timings={})
         mime_type = magic.from_file(str(path), mime=True)
@@ -49,11 +50,11 @@ class Command(BaseCommand):
         return process_file(path, mime_type, options.read_options(ocr_mode), options.file_limits())
 
 
-def _as_json(result: dict) -> str:
+def _as_json(result: dict[str, Any]) -> str:
     return json.dumps(result, ensure_ascii=False)
 
 
-def _as_summary(result: dict) -> str:
+def _as_summary(result: dict[str, Any]) -> str:
     lines = [f"{result['file']}: {result['status']}" + (f" ({result['error']})" if result["error"] else "")]
     for page in result["pages"]:
         confidence = f", confidence {page['mean_confidence']:.0f}" if page["mean_confidence"] is not None else ""

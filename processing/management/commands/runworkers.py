@@ -1,6 +1,7 @@
 """`rundramatiq` sized by the settings: one process per core, one thread each by default."""
 
 import os
+from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
@@ -10,7 +11,7 @@ from django.core.management.base import BaseCommand
 class Command(BaseCommand):
     help = "Run the Dramatiq workers with EXORA_WORKERS processes of EXORA_WORKER_THREADS threads."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         # Dramatiq's default of 8 threads per process would run 8 Tesseracts per core. A worker
         # takes one message at a time, so the next page goes to whichever worker frees up
         # first instead of waiting behind a busy one.
