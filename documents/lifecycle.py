@@ -16,7 +16,6 @@ its e-mail (documents.notifications). Publishing itself only publishes.
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -47,24 +46,35 @@ class DocumentSource:
     """What a worker needs to know of a document to read it."""
 
     id: str
-    original: Path
-    readable_copy: Path  # a repaired or decrypted copy, where one is needed
+    original_name: str  # in the storage
+    readable_name: str  # its repaired or decrypted copy, "" when it needs none
+    sha256: str  # of the original
+    readable_sha256: str  # of the copy ("" when unknown)
     mime_type: str
+    extension: str
     ocr_mode: str
     page_count: int | None
 
     @property
-    def path(self) -> Path:
+    def name_to_read(self) -> str:
         """The file to read: the readable copy if there is one, else the original."""
-        return self.readable_copy if self.readable_copy.exists() else self.original
+        return self.readable_name or self.original_name
+
+    @property
+    def sha256_to_read(self) -> str:
+        """The sha256 of `name_to_read` ("" when unknown): processing.files caches by it."""
+        return self.readable_sha256 if self.readable_name else self.sha256
 
 
 def _source(document: Document) -> DocumentSource:
     return DocumentSource(
         id=str(document.id),
-        original=Path(document.file.path),
-        readable_copy=document.readable_copy_path,
+        original_name=document.file.name or "",
+        readable_name=document.readable_file.name or "",
+        sha256=document.sha256,
+        readable_sha256=document.readable_sha256,
         mime_type=document.mime_type,
+        extension=document.extension,
         ocr_mode=document.ocr_mode,
         page_count=document.page_count,
     )
@@ -123,6 +133,12 @@ def document_begin(document_id: str) -> DocumentSource | None:
             processing.job_start(document_id)
             transaction.on_commit(lambda: events.document_changed(document_id))
     return _source(document)
+
+
+def document_readable_copy_made(document_id: str, storage_name: str, sha256: str) -> None:
+    """A worker repaired the file (it checks it again before reading): later pages, on any
+    host, read the copy."""
+    Document.objects.filter(id=document_id).update(readable_file=storage_name, readable_sha256=sha256)
 
 
 def document_reading(document_id: str, page_count: int) -> None:

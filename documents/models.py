@@ -6,7 +6,6 @@ only through documents.lifecycle.
 """
 
 import uuid
-from pathlib import Path
 
 from django.conf import settings
 from django.db import models
@@ -14,6 +13,10 @@ from django.db import models
 
 def original_upload_path(document: "Document", filename: str) -> str:
     return f"documents/{document.id}/original{document.extension}"
+
+
+def readable_copy_path(document: "Document", filename: str) -> str:
+    return f"documents/{document.id}/readable{document.extension}"
 
 
 class Document(models.Model):
@@ -39,6 +42,10 @@ class Document(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="documents")
     original_name = models.CharField(max_length=255)
     file = models.FileField(upload_to=original_upload_path, max_length=500)
+    # A repaired or decrypted copy of the original, which the workers read instead when there is
+    # one (a PDF qpdf could repair, or one that opens with the empty password).
+    readable_file = models.FileField(upload_to=readable_copy_path, max_length=500, blank=True)
+    readable_sha256 = models.CharField(max_length=64, blank=True)
     size_bytes = models.BigIntegerField()
     sha256 = models.CharField(max_length=64, db_index=True)
     mime_type = models.CharField(max_length=100)
@@ -74,11 +81,6 @@ class Document(models.Model):
     @property
     def extension(self) -> str:
         return self.EXTENSIONS.get(self.mime_type, "")
-
-    @property
-    def readable_copy_path(self) -> Path:
-        """Where a repaired or decrypted copy of the original is kept, when one is needed."""
-        return Path(self.file.path).with_name("readable" + self.extension)
 
     @property
     def is_finished(self) -> bool:

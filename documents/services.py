@@ -5,12 +5,14 @@ The changes of status (create, cancel, retry, a lane) are documents.lifecycle's.
 
 import hashlib
 import shutil
+import tempfile
 from pathlib import Path
 
 import magic
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files import File
+from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
 
 from documents import lifecycle
 from documents.models import Document
@@ -29,10 +31,10 @@ class UploadRejected(Exception):
 
 
 def document_upload(owner: User, upload: UploadedFile[bytes], ocr_mode: str | None = None) -> Document:
-    """Store an upload, check it, and create its document (queued once the transaction commits).
+    """Check an upload, store it, and create its document (queued once the transaction commits).
 
-    The bytes are hashed and typed as they are copied to storage, then checked from disk, so
-    that a bad file is refused here with a clear message and never reaches a worker.
+    The bytes are typed and hashed, then checked from a local file, so that a bad file is
+    refused here with a clear message and never reaches the storage or a worker.
     """
     _refuse_empty_or_oversized(upload.size)
     head = upload.read(8192)
@@ -60,15 +62,32 @@ def document_upload(owner: User, upload: UploadedFile[bytes], ocr_mode: str | No
         mime_type=mime_type,
         ocr_mode=ocr_mode or settings.EXORA_OCR_MODE,
     )
-    upload.seek(0)
-    document.file.save(document.original_name, upload, save=False)
-    try:
-        checked = processing.check_upload(Path(document.file.path), mime_type, document.readable_copy_path)
-    except processing.PermanentError as error:
-        shutil.rmtree(Path(document.file.path).parent, ignore_errors=True)
-        raise UploadRejected(error.user_message, http_status=422) from error
-    document.page_count = checked.page_count
+    with tempfile.TemporaryDirectory(prefix="exora-upload-") as scratch:
+        local = _local_file(upload, Path(scratch))
+        try:
+            checked = processing.check_upload(local, mime_type, Path(scratch) / f"readable{document.extension}")
+        except processing.PermanentError as error:
+            raise UploadRejected(error.user_message, http_status=422) from error
+        document.page_count = checked.page_count
+        upload.seek(0)
+        document.file.save(document.original_name, upload, save=False)
+        if checked.path != local:  # repaired or decrypted: the workers read the copy
+            with checked.path.open("rb") as copy:
+                document.readable_sha256 = _sha256(File(copy))
+                document.readable_file.save(checked.path.name, File(copy), save=False)
     return lifecycle.document_create(document)
+
+
+def _local_file(upload: UploadedFile[bytes], scratch: Path) -> Path:
+    """The upload as a file on this host's disk: Django's own temporary file for a large one,
+    a copy in `scratch` for one held in memory."""
+    if isinstance(upload, TemporaryUploadedFile):
+        return Path(upload.temporary_file_path())
+    local = scratch / "upload"
+    upload.seek(0)
+    with local.open("wb") as copy:
+        shutil.copyfileobj(upload, copy)
+    return local
 
 
 def _refuse_empty_or_oversized(size: int | None) -> None:
@@ -78,7 +97,7 @@ def _refuse_empty_or_oversized(size: int | None) -> None:
         raise UploadRejected(too_large_message(), http_status=413)
 
 
-def _sha256(upload: UploadedFile[bytes]) -> str:
+def _sha256(upload: File[bytes]) -> str:
     digest = hashlib.sha256()
     upload.seek(0)
     for chunk in upload.chunks():

@@ -3,9 +3,10 @@
 import json
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -79,10 +80,16 @@ def _change_status(
 
 
 @login_required
-def page_image(request: SignedInRequest, document_id: str, number: int) -> HttpResponse | FileResponse:
+def page_image(
+    request: SignedInRequest, document_id: str, number: int
+) -> HttpResponse | FileResponse | HttpResponseRedirect:
+    """The page's image, to its owner only: streamed from the storage, or, with
+    EXORA_S3_SIGNED_URLS, a redirect to a link to the bucket that expires within a minute."""
     page = selectors.page_of(request.user, document_id, number)
     if not page.image:
         return HttpResponse(status=404)
+    if settings.EXORA_STORAGE == "s3" and settings.EXORA_S3_SIGNED_URLS:
+        return HttpResponseRedirect(page.image.url)
     return FileResponse(page.image.open("rb"), content_type="image/jpeg")
 
 

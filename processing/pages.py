@@ -1,15 +1,14 @@
 """Writes of pages: planning a document's pages, and storing pages once they are read.
 
 Each page is stored once, however many times its message is delivered: the row is updated only
-while it is not done, and its image is moved into place only by the call that stored the row.
+while it is not done, and only the image the stored row names is kept.
 """
 
-import os
-import shutil
 import uuid
 from datetime import datetime
 from pathlib import Path
 
+from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
@@ -33,36 +32,36 @@ def pages_plan(document_id: str, page_count: int, text_pages: set[int]) -> list[
     )
 
 
-def stage_images(document_id: str, read: list[tuple[PageResult, Path]]) -> list[tuple[str, Path]]:
-    """Copy each display image beside its place in storage; `pages_store` moves the ones whose
-    page it stores, and `unstage` removes what is left."""
+def stage_images(document_id: str, read: list[tuple[PageResult, Path]]) -> list[str]:
+    """Write each display image to the storage under a name of its own, before the transaction
+    that records it: a row never names an image that is not there. `pages_store` keeps the ones
+    whose page it stored; `unstage` deletes the rest."""
     return [_stage_image(document_id, result.number, display) for result, display in read]
 
 
-def _stage_image(document_id: str, number: int, display_image: Path) -> tuple[str, Path]:
-    image_name = f"documents/{document_id}/pages/{number:05d}.jpg"
-    image_path = Path(default_storage.path(image_name))
-    image_path.parent.mkdir(parents=True, exist_ok=True)
-    part = image_path.with_name(f"{image_path.name}.{uuid.uuid4().hex}.part")
-    shutil.copyfile(display_image, part)
-    return image_name, part
+def _stage_image(document_id: str, number: int, display_image: Path) -> str:
+    name = f"documents/{document_id}/pages/{number:05d}-{uuid.uuid4().hex[:12]}.jpg"
+    with display_image.open("rb") as image:
+        return default_storage.save(name, File(image))
 
 
-def unstage(staged: list[tuple[str, Path]]) -> None:
-    for _, part in staged:
-        part.unlink(missing_ok=True)
+def unstage(staged: list[str]) -> None:
+    """Delete the staged images no row names: the losing copy of a page read twice, or the
+    images of a run whose storing failed."""
+    for name in staged:
+        default_storage.delete(name)
 
 
-def pages_store(document_id: str, results: list[PageResult], staged: list[tuple[str, Path]]) -> int:
-    """Store the pages not stored yet, with their images; returns how many this call stored.
-    Run it in the transaction that locked the document (documents.lifecycle)."""
+def pages_store(document_id: str, results: list[PageResult], staged: list[str]) -> list[str]:
+    """Store the pages not stored yet, each with its image; returns the images now in use (the
+    rest are `unstage`d by the caller). Run it in the transaction that locked the document
+    (documents.lifecycle)."""
     now = timezone.now()
-    stored = 0
-    for result, (image_name, part) in zip(results, staged, strict=True):
-        if _store_page_row(document_id, result, image_name, now):
-            os.replace(part, Path(default_storage.path(image_name)))
-            stored += 1
-    return stored
+    return [
+        image_name
+        for result, image_name in zip(results, staged, strict=True)
+        if _store_page_row(document_id, result, image_name, now)
+    ]
 
 
 def _store_page_row(document_id: str, result: PageResult, image_name: str, now: datetime) -> bool:

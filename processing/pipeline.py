@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import transaction
 
 from documents import lifecycle
-from processing import dispatch, leases, options, pages, selectors
+from processing import dispatch, files, leases, options, pages, selectors
 from processing.engine import textlayer, validation
 from processing.engine.passes import run_passes
 from processing.engine.reader import read_page, read_text_pages
@@ -43,19 +43,24 @@ class StartDocument(Step):
         "the first EXORA_DOCUMENT_WINDOW page messages sent (or the extraction, when a retried "
         "document has every page read already)"
     )
-    cleans_up = "nothing: a repaired copy of the file is kept for the pages to be read from"
+    cleans_up = "its scratch folder (a repaired copy it made is kept in the storage, for the pages)"
 
     def __init__(self, document_id: str) -> None:
         super().__init__(document_id)
         self.to_read: list[int] = []  # the pages planned and not read yet
+        self.scratch: Path | None = None
 
     def run(self) -> bool:
         document = lifecycle.document_begin(self.document_id)
         if document is None:
             return False
-        checked = validation.check_file(
-            document.original, document.mime_type, document.readable_copy, options.file_limits()
-        )
+        self.scratch = Path(tempfile.mkdtemp(prefix="exora-start-"))
+        source = files.cached_source(document.name_to_read, document.sha256_to_read, self.scratch)
+        repaired = self.scratch / f"readable{document.extension}"
+        checked = validation.check_file(source, document.mime_type, repaired, options.file_limits())
+        if checked.path == repaired:  # the upload was not repaired, but the file needs it
+            stored, sha256 = files.store_readable_copy(self.document_id, repaired, document.extension)
+            lifecycle.document_readable_copy_made(self.document_id, stored, sha256)
         text_pages = _pages_read_from_text_layer(checked, options.read_options(document.ocr_mode).ocr_mode)
         with transaction.atomic():
             self.to_read = pages.pages_plan(self.document_id, checked.page_count, text_pages)
@@ -65,6 +70,10 @@ class StartDocument(Step):
                 transaction.on_commit(lambda: dispatch.send_extract(self.document_id))
         dispatch.send_next_pages(self.document_id, settings.EXORA_DOCUMENT_WINDOW)
         return bool(self.to_read)
+
+    def cleanup(self) -> None:
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def _pages_read_from_text_layer(checked: validation.CheckedFile, ocr_mode: str) -> set[int]:
@@ -107,10 +116,11 @@ class ReadPages(Step):
                 return False
             self.scratch = Path(tempfile.mkdtemp(prefix=f"exora-{self.first}-"))
             read_options = options.read_options(document.ocr_mode)
+            source = files.cached_source(document.name_to_read, document.sha256_to_read, self.scratch)
             if self.count == 1:
-                read = [read_page(document.path, document.mime_type, self.first, self.scratch, read_options)]
+                read = [read_page(source, document.mime_type, self.first, self.scratch, read_options)]
             else:
-                read = read_text_pages(document.path, min(claimed), max(claimed), self.scratch, read_options)
+                read = read_text_pages(source, min(claimed), max(claimed), self.scratch, read_options)
             store_pages(self.document_id, [(result, image) for result, image in read if result.number in claimed])
         dispatch.send_next_pages(self.document_id, 1)
         return True
@@ -128,20 +138,24 @@ def store_pages(document_id: str, read: list[tuple[PageResult, Path]]) -> bool:
     are dropped (and their claims given back), so they neither count nor complete it.
     """
     staged = pages.stage_images(document_id, read)
+    kept: list[str] = []
     try:
         with transaction.atomic():
             if not lifecycle.document_lock_unfinished(document_id):
                 for result, _ in read:
                     leases.release(document_id, result.number)
                 return False
-            stored = pages.pages_store(document_id, [result for result, _ in read], staged)
-            if not (stored and lifecycle.document_pages_read(document_id, stored)):
+            kept = pages.pages_store(document_id, [result for result, _ in read], staged)
+            if not (kept and lifecycle.document_pages_read(document_id, len(kept))):
                 return False
             logger.info("document %s read; extracting", document_id)
             transaction.on_commit(lambda: dispatch.send_extract(document_id))
             return True
+    except BaseException:
+        kept = []  # rolled back: no row names them
+        raise
     finally:
-        pages.unstage(staged)
+        pages.unstage([name for name in staged if name not in kept])
 
 
 class ExtractRecords(Step):

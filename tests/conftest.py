@@ -13,7 +13,8 @@ from dramatiq.brokers.stub import StubBroker
 from rest_framework.test import APIClient
 
 import processing.actors  # noqa: F401 (the in-process workers run them; rundramatiq finds them itself)
-from processing import options
+from documents import lifecycle
+from processing import files, options
 from processing.engine.inline import process_file
 from processing.lanes import QUEUES
 from processing.pipeline import StartDocument
@@ -88,3 +89,10 @@ def start_document(document_id: object) -> list[int]:
 def read_file(path: Path, mime_type: str, ocr_mode: str | None = None) -> dict[str, Any]:
     """A whole file read inline, with the service's options, as `manage.py process` reads it."""
     return process_file(path, mime_type, options.read_options(ocr_mode), options.file_limits())
+
+
+def source_file(document_id: object, scratch: Path) -> Path:
+    """The file a worker reads for the document, on this host's disk (processing.files)."""
+    source = lifecycle.source_of(str(document_id))
+    assert source is not None, "the document is finished or gone"
+    return files.cached_source(source.name_to_read, source.sha256_to_read, scratch)

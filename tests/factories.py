@@ -5,6 +5,8 @@ import io
 import stat
 from pathlib import Path
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
@@ -59,3 +61,9 @@ def shell_script(path: Path, body: str) -> Path:
     path.write_text(f"#!/bin/sh\n{body}\n")
     path.chmod(path.stat().st_mode | stat.S_IEXEC)
     return path
+
+
+def replace_stored_file(name: str, content: bytes) -> None:
+    """Put other bytes in a stored file, as a damaged disk or a bad copy would."""
+    default_storage.delete(name)
+    assert default_storage.save(name, ContentFile(content)) == name

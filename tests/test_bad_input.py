@@ -1,18 +1,18 @@
 """Bad input gets a clear error at upload, costs nothing else, and is checked again in the worker."""
 
 import io
-import shutil
 from pathlib import Path
 
 import pikepdf
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from documents.models import Document
 from processing.models import Job
 from tests.conftest import drain
-from tests.factories import DATA, born_digital_pdf, scanned_pdf
+from tests.factories import DATA, born_digital_pdf, replace_stored_file, scanned_pdf
 
 API = "/api/v1/documents/"
 
@@ -131,7 +131,7 @@ def test_repairable_pdfs_are_accepted_and_read(api_client, stub_broker, stub_wor
     texts = {}
     for document in Document.objects.filter(id__in=ids):
         assert document.status == Document.Status.COMPLETED, document.error
-        assert document.readable_copy_path.exists()  # what the workers read instead of the original
+        assert document.readable_file and default_storage.exists(document.readable_file.name)  # read instead
         texts[document.original_name] = document.pages.get(number=1).text
     assert "Repaired cross reference table reads fine" in texts["broken.pdf"]
     assert "Empty password opens this record" in texts["open.pdf"]
@@ -141,7 +141,7 @@ def test_file_damaged_after_upload_fails_in_the_worker_without_retries(api_clien
     # GIVEN an accepted upload whose stored file is then damaged on disk
     response = upload(api_client, "good.pdf", scanned_pdf([["fine at upload"]]))
     document = Document.objects.get(id=response.json()["id"])
-    shutil.copyfile(DATA / "invalid.pdf", document.file.path)
+    replace_stored_file(document.file.name, (DATA / "invalid.pdf").read_bytes())
     # AND a good document uploaded after it
     good = upload(api_client, "other.pdf", born_digital_pdf([["The good document is not delayed"]])).json()["id"]
 

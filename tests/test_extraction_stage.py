@@ -6,13 +6,12 @@ import json
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from documents import lifecycle
 from documents.models import Document
 from processing import actors, options, pipeline
 from processing.engine.reader import read_page
 from processing.models import Attempt
 from processing.pipeline import ExtractRecords
-from tests.conftest import drain, start_document
+from tests.conftest import drain, source_file, start_document
 from tests.factories import born_digital_pdf
 
 API = "/api/v1/documents/"
@@ -100,7 +99,7 @@ def test_last_page_stored_moves_the_document_to_extracting_and_queues_it_once(
     document = upload(api_client, "one.pdf", born_digital_pdf([RECORD]))
     assert start_document(str(document.id)) == [1]
     result, display = read_page(
-        lifecycle.source_of(str(document.id)).path, document.mime_type, 1, tmp_path, options.read_options()
+        source_file(document.id, tmp_path), document.mime_type, 1, tmp_path, options.read_options()
     )
 
     # WHEN the page is stored, twice (a repeated delivery)

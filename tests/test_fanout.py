@@ -5,7 +5,6 @@ import io
 import json
 import logging
 import threading
-from pathlib import Path
 
 import dramatiq
 import pytest
@@ -20,7 +19,7 @@ from documents.models import Document
 from processing import actors, options, pipeline
 from processing.engine.reader import read_page
 from processing.models import Page
-from tests.conftest import drain, start_document
+from tests.conftest import drain, source_file, start_document
 from tests.factories import png, scanned_pdf
 
 PAGES = 50
@@ -134,9 +133,8 @@ def test_each_page_message_delivered_twice_before_any_is_read(
 
 def _read(document, number, workdir):
     workdir.mkdir()
-    return read_page(
-        Path(document.file.path), document.mime_type, number, workdir, options.read_options(document.ocr_mode)
-    )
+    source = source_file(document.id, workdir)
+    return read_page(source, document.mime_type, number, workdir, options.read_options(document.ocr_mode))
 
 
 def test_store_page_twice_stores_and_counts_once(user, tmp_path):

@@ -1,11 +1,9 @@
 """Nothing lost, nothing stuck: every run is recorded, and a document can be cancelled and retried."""
 
-import shutil
-from pathlib import Path
-
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
@@ -15,8 +13,8 @@ from documents.models import Document
 from processing import leases, options, pipeline
 from processing.engine.reader import read_page
 from processing.models import Attempt
-from tests.conftest import drain, start_document
-from tests.factories import DATA, born_digital_pdf
+from tests.conftest import drain, source_file, start_document
+from tests.factories import DATA, born_digital_pdf, replace_stored_file
 
 API = "/api/v1/documents/"
 ADMIN_DOCUMENTS = "/admin/documents/document/"
@@ -120,7 +118,7 @@ def test_page_read_while_cancelled_is_not_stored(api_client, tmp_path):
     assert start_document(str(document.id)) == [1, 2]
     assert leases.claim(str(document.id), [1]) == [1]
     result, display = read_page(
-        lifecycle.source_of(str(document.id)).path, document.mime_type, 1, tmp_path, options.read_options()
+        source_file(document.id, tmp_path), document.mime_type, 1, tmp_path, options.read_options()
     )
 
     # WHEN its owner cancels it before the worker stores the page
@@ -155,8 +153,9 @@ def test_permanent_error_fails_once_and_retry_after_repair_completes(
 ):
     # GIVEN an accepted upload whose stored file is damaged before a worker reads it
     document = upload(api_client, "repairable.pdf", born_digital_pdf([["Readable again after the repair"]]))
-    good_bytes = Path(document.file.path).read_bytes()
-    shutil.copyfile(DATA / "invalid.pdf", document.file.path)
+    with default_storage.open(document.file.name, "rb") as stored:
+        good_bytes = stored.read()
+    replace_stored_file(document.file.name, (DATA / "invalid.pdf").read_bytes())
 
     # WHEN the workers run
     paused_worker.resume()
@@ -174,7 +173,7 @@ def test_permanent_error_fails_once_and_retry_after_repair_completes(
     assert "/retry/" not in page
 
     # WHEN the file is repaired and the owner retries
-    Path(document.file.path).write_bytes(good_bytes)
+    replace_stored_file(document.file.name, good_bytes)
     response = api_client.post(f"{API}{document.id}/retry/")
     drain(stub_broker)
 

@@ -1,0 +1,70 @@
+"""The broker that carries work (Dramatiq), and the channel layer and events the sockets use."""
+
+from exora import env
+
+EXORA_BROKER = env.get_choice("EXORA_BROKER", "redis", ("redis", "stub"))
+REDIS_URL = env.get_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# django-dramatiq's default list names middleware that dramatiq 2 no longer ships
+# (Prometheus) and adds a database write per message (AdminMiddleware): list ours in full.
+_DRAMATIQ_MIDDLEWARE = [
+    "dramatiq.middleware.AgeLimit",
+    "dramatiq.middleware.TimeLimit",
+    "dramatiq.middleware.ShutdownNotifications",
+    "dramatiq.middleware.Callbacks",
+    "dramatiq.middleware.Pipelines",
+    "dramatiq.middleware.Retries",
+    "dramatiq.middleware.CurrentMessage",
+    "django_dramatiq.middleware.DbConnectionsMiddleware",
+    "processing.supervision.PageMessageIds",
+    "processing.supervision.WorkerSupervision",
+    "processing.supervision.WorkerHeartbeat",
+]
+if EXORA_BROKER == "stub":
+    DRAMATIQ_BROKER = {
+        "BROKER": "dramatiq.brokers.stub.StubBroker",
+        "OPTIONS": {},
+        "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE,
+    }
+else:
+    DRAMATIQ_BROKER = {
+        "BROKER": "dramatiq.brokers.redis.RedisBroker",
+        # Dramatiq gives a dead worker's unacknowledged messages to others once its heartbeat
+        # is this old, checked on a share of broker calls; its defaults (60 s, 0.1%) leave
+        # them waiting for minutes.
+        "OPTIONS": {"url": REDIS_URL, "heartbeat_timeout": 15_000, "maintenance_chance": 50_000},
+        "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE,
+    }
+DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
+
+# Sockets' groups and the per-document event counters; tests point it at their own database.
+EXORA_EVENTS_REDIS_URL = env.get_str("EXORA_EVENTS_REDIS_URL", REDIS_URL)
+# Keys and group names start with this, so test runs side by side never hear each other.
+EXORA_EVENTS_PREFIX = env.get_str("EXORA_EVENTS_PREFIX", "exora")
+# "pubsub" pushes each group message to the daphne process holding the socket (Redis
+# pub/sub); "lists" (channels_redis' core layer) keeps messages in Redis lists, which every
+# daphne process drains one round trip per message: slower when one change goes to 1,000
+# sockets (benchmarks/sockets_fanout.py). Nothing is lost by pub/sub that matters here: a
+# socket that reconnects gets a fresh snapshot.
+EXORA_CHANNEL_LAYER = env.get_choice("EXORA_CHANNEL_LAYER", "pubsub", ("pubsub", "lists"))
+EXORA_CHANNEL_LAYER_PREFIX = f"{EXORA_EVENTS_PREFIX}:asgi"
+if EXORA_CHANNEL_LAYER == "pubsub":
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [EXORA_EVENTS_REDIS_URL], "prefix": EXORA_CHANNEL_LAYER_PREFIX},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Every socket of one daphne process shares one Redis list, and a message beyond the
+            # capacity is dropped silently: the default (100) lost most of a change sent to 1,000.
+            "CONFIG": {
+                "hosts": [EXORA_EVENTS_REDIS_URL],
+                "prefix": EXORA_CHANNEL_LAYER_PREFIX,
+                "capacity": 20_000,
+            },
+        }
+    }
