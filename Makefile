@@ -17,6 +17,7 @@ test:
 	scripts/setup.sh test
 	scripts/services.sh postgres
 	scripts/services.sh redis
+	scripts/services.sh s3
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)

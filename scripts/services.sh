@@ -2,6 +2,8 @@
 # Make sure the services Exora talks to answer; start local ones where they do not.
 # Usage: scripts/services.sh redis        Redis at REDIS_URL, persistent, data under the data dir
 #        scripts/services.sh postgres     PostgreSQL on 127.0.0.1:5432 for the test suite
+#        scripts/services.sh s3           an S3 server (SeaweedFS) at EXORA_S3_ENDPOINT_URL, for the
+#                                         tests and for trying EXORA_STORAGE=s3 on one machine
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data_dir="${EXORA_DATA_DIR:-$PWD/data}"
@@ -35,5 +37,23 @@ case "${1:-}" in
     pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
     for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 0.2; done
     echo "PostgreSQL did not answer on 127.0.0.1:5432" >&2; exit 1 ;;
-  *) echo "usage: $0 redis|postgres" >&2; exit 2 ;;
+  s3)
+    endpoint="${EXORA_S3_ENDPOINT_URL:-http://127.0.0.1:8333}"
+    s3_up() { curl -s -o /dev/null --max-time 1 "$endpoint/"; }
+    if s3_up; then exit 0; fi
+    port=$(.venv/bin/python -c "import urllib.parse as u,sys;print(u.urlparse(sys.argv[1]).port or 80)" "$endpoint")
+    dir="$data_dir/seaweedfs"
+    mkdir -p "$dir/data"
+    # One identity, with the keys the clients are given (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).
+    cat > "$dir/s3.json" <<JSON
+{"identities": [{"name": "exora", "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+  "credentials": [{"accessKey": "${AWS_ACCESS_KEY_ID:-exora}", "secretKey": "${AWS_SECRET_ACCESS_KEY:-exora-secret-key}"}]}]}
+JSON
+    echo "Starting SeaweedFS's S3 server on port $port (data in $dir)"
+    nohup .venv/bin/weed server -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+      -master.port=19333 -volume.port=18080 -filer.port=18888 -volume.max=0 \
+      -s3 -s3.port="$port" -s3.config="$dir/s3.json" > "$dir/weed.log" 2>&1 &
+    for _ in $(seq 100); do s3_up && exit 0; sleep 0.2; done
+    echo "SeaweedFS did not answer at $endpoint (log: $dir/weed.log)" >&2; exit 1 ;;
+  *) echo "usage: $0 redis|postgres|s3" >&2; exit 2 ;;
 esac

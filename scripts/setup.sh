@@ -16,6 +16,7 @@ ldconfig -p 2>/dev/null | grep -q libmagic.so.1 || need+=(libmagic1)
 command -v python3 >/dev/null || need+=(python3)
 python3 -c "import venv, ensurepip" 2>/dev/null || need+=(python3-venv)
 command -v make >/dev/null || need+=(make)
+command -v curl >/dev/null || need+=(curl)
 if [ "$purpose" = "test" ]; then
   command -v chromium >/dev/null || need+=(chromium)
   command -v psql >/dev/null || need+=(postgresql)

@@ -1,12 +1,16 @@
 """Fixtures shared by the suite: people, web and API clients, and an in-process Dramatiq worker."""
 
 import contextlib
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import dramatiq
 import pytest
+from botocore.exceptions import BotoCoreError, ClientError
 from django.contrib.auth import get_user_model
 from django.test import Client
 from dramatiq.brokers.stub import StubBroker
@@ -14,6 +18,7 @@ from rest_framework.test import APIClient
 
 import processing.actors  # noqa: F401 (the in-process workers run them; rundramatiq finds them itself)
 from documents import lifecycle
+from exora.settings.storage import s3_storage
 from processing import files, options
 from processing.engine.inline import process_file
 from processing.lanes import QUEUES
@@ -43,6 +48,37 @@ def api_client(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+@pytest.fixture
+def s3_bucket(settings: Any) -> Iterator[str]:
+    """A bucket of this test's own on the S3 server, as the default storage; fails (never skips)
+    when the server does not answer."""
+    client = boto3.client("s3", endpoint_url=settings.EXORA_S3_ENDPOINT_URL, region_name=settings.EXORA_S3_REGION)
+    bucket = f"exora-test-{uuid.uuid4().hex[:12]}"
+    try:
+        client.create_bucket(Bucket=bucket)
+    except (BotoCoreError, ClientError) as problem:
+        pytest.fail(
+            f"S3 at {settings.EXORA_S3_ENDPOINT_URL} is unreachable ({problem}); "
+            "start it with `scripts/services.sh s3`",
+            pytrace=False,
+        )
+    settings.EXORA_STORAGE, settings.EXORA_S3_BUCKET = "s3", bucket
+    settings.STORAGES = {**settings.STORAGES, "default": s3_storage(bucket)}
+    yield bucket
+    for listed in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for stored in listed.get("Contents", []):
+            client.delete_object(Bucket=bucket, Key=stored["Key"])
+    client.delete_bucket(Bucket=bucket)
+
+
+def bucket_keys(bucket: str) -> set[str]:
+    """Every object's name in the bucket."""
+    client = boto3.client("s3", endpoint_url=os.environ["EXORA_S3_ENDPOINT_URL"])
+    return {
+        o["Key"] for p in client.get_paginator("list_objects_v2").paginate(Bucket=bucket) for o in p.get("Contents", [])
+    }
 
 
 @pytest.fixture

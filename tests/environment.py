@@ -17,3 +17,8 @@ os.environ.setdefault("EXORA_DB_CONN_MAX_AGE", "0")
 # Socket events go to a Redis database of their own, under a prefix of this run.
 os.environ.setdefault("EXORA_EVENTS_REDIS_URL", "redis://127.0.0.1:6379/11")
 os.environ.setdefault("EXORA_EVENTS_PREFIX", f"exora-test-{os.getpid()}")
+# The S3 server the storage tests use (scripts/services.sh s3 starts SeaweedFS there), with the
+# keys it was given; each test makes a bucket of its own.
+os.environ.setdefault("EXORA_S3_ENDPOINT_URL", "http://127.0.0.1:8333")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "exora")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "exora-secret-key")

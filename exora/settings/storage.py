@@ -25,26 +25,32 @@ EXORA_S3_SIGNED_URL_SECONDS = env.get_int("EXORA_S3_SIGNED_URL_SECONDS", 60, min
 EXORA_CACHE_DIR = env.get_path("EXORA_CACHE_DIR", DATA_DIR / "cache")
 EXORA_CACHE_MAX_MB = env.get_int("EXORA_CACHE_MAX_MB", 2048, minimum=1)
 
-_local: dict[str, Any] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
-_s3: dict[str, Any] = {
-    "BACKEND": "storages.backends.s3.S3Storage",
-    "OPTIONS": {
-        "bucket_name": EXORA_S3_BUCKET,
-        "endpoint_url": EXORA_S3_ENDPOINT_URL or None,
-        "region_name": EXORA_S3_REGION,
-        "signature_version": "s3v4",
-        # Bucket names in the path work with every S3-compatible server, not only AWS.
-        "addressing_style": "path",
-        "file_overwrite": False,  # names are unique; never replace another upload's file
-        "default_acl": None,  # the bucket stays private: nothing is public-read
-        "querystring_auth": True,  # any link to an object is signed, and expires
-        "querystring_expire": EXORA_S3_SIGNED_URL_SECONDS,
-    },
-}
+
+def s3_storage(bucket: str) -> dict[str, Any]:
+    """The default storage in a bucket (django-storages)."""
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": EXORA_S3_ENDPOINT_URL or None,
+            "region_name": EXORA_S3_REGION,
+            "signature_version": "s3v4",
+            # Bucket names in the path work with every S3-compatible server, not only AWS.
+            "addressing_style": "path",
+            "file_overwrite": False,  # names are unique; never replace another upload's file
+            "default_acl": None,  # the bucket stays private: nothing is public-read
+            "querystring_auth": True,  # any link to an object is signed, and expires
+            "querystring_expire": EXORA_S3_SIGNED_URL_SECONDS,
+        },
+    }
+
+
 # WhiteNoise serves what collectstatic put in STATIC_ROOT (`make run` runs it), compressed.
 # Not the manifest storage: without a manifest from collectstatic every page would fail to
 # render, and unit tests render pages without running it.
 STORAGES = {
-    "default": _s3 if EXORA_STORAGE == "s3" else _local,
+    "default": s3_storage(EXORA_S3_BUCKET)
+    if EXORA_STORAGE == "s3"
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
