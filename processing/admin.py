@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.html import format_html_join
 
 from processing.heartbeat import liveness
+from processing.identity import database_now
 from processing.models import Attempt, Job, Page, WorkerProcess
 
 ATTEMPT_FIELDS = (
@@ -81,7 +81,7 @@ class WorkerProcessAdmin(admin.ModelAdmin[WorkerProcess]):
 
     @admin.display(description="state")
     def state(self, worker: WorkerProcess) -> str:
-        return liveness(worker, timezone.now())
+        return liveness(worker, database_now())
 
     @admin.display(description="RSS (MB)", ordering="rss_bytes")
     def rss_mb(self, worker: WorkerProcess) -> str:

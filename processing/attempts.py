@@ -1,9 +1,7 @@
 """Writes of attempts: every run of a stage, where it ran, when, and how it ended."""
 
-from django.utils import timezone
-
 from documents import lifecycle
-from processing import leases
+from processing.identity import database_now, worker_name
 from processing.models import Attempt, Job
 
 
@@ -18,8 +16,8 @@ def attempt_start(document_id: str, stage: str, page_number: int | None = None) 
         job_id=job["id"],
         stage=stage,
         page_number=page_number,
-        worker=leases.worker_id(),
-        started_at=timezone.now(),
+        worker=worker_name(),
+        started_at=database_now(),
     )
 
 
@@ -27,7 +25,7 @@ def attempt_end(attempt: Attempt | None, outcome: str, error: BaseException | No
     """Note how a run ended and, when it raised, with what."""
     if attempt is None:
         return
-    attempt.finished_at = timezone.now()
+    attempt.finished_at = database_now()
     attempt.outcome = outcome
     if error is not None:
         attempt.error_class = type(error).__name__

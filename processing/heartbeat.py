@@ -8,7 +8,6 @@ these is the Dramatiq middleware `supervision.WorkerHeartbeat`.
 """
 
 import os
-import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,8 +15,9 @@ from typing import Any
 
 import psutil
 from django.conf import settings
-from django.utils import timezone
+from django.db.models.functions import Now
 
+from processing.identity import database_now, worker_name
 from processing.models import WorkerProcess
 
 ALIVE, STALE, DEAD, STOPPED = "alive", "stale", "dead", "stopped"
@@ -30,20 +30,16 @@ _CGROUP_LIMIT_FILES = (Path("/sys/fs/cgroup/memory.max"), Path("/sys/fs/cgroup/m
 class Identity:
     """Who this worker process is; fixed at boot (workers fork, so never at import)."""
 
-    host: str
+    name: str  # as leases and attempts name it (identity.worker_name)
+    host: str  # its node
     pid: int
     started_at: datetime
     queues: list[str]
     threads: int
 
-    @property
-    def name(self) -> str:
-        # The same "host:pid" as leases.worker_id(), so rows match Page.lease_owner.
-        return f"{self.host}:{self.pid}"
-
     @classmethod
     def of_this_process(cls, queues: list[str], threads: int) -> "Identity":
-        return cls(socket.gethostname(), os.getpid(), timezone.now(), sorted(queues), threads)
+        return cls(worker_name(), settings.EXORA_NODE_NAME, os.getpid(), database_now(), sorted(queues), threads)
 
 
 @dataclass
@@ -96,7 +92,7 @@ def record_heartbeat(identity: Identity, beat: Beat, process: psutil.Process) ->
             "name": identity.name,
             "queues": identity.queues,
             "threads": identity.threads,
-            "last_heartbeat": timezone.now(),
+            "last_heartbeat": Now(),
             "stopped_at": None,
             "rss_bytes": rss,
             "memory_limit_bytes": memory_limit_bytes(),
@@ -110,14 +106,13 @@ def record_heartbeat(identity: Identity, beat: Beat, process: psutil.Process) ->
 
 def record_stop(identity: Identity) -> None:
     """A clean shutdown: the row says stopped, so the worker is not taken for dead."""
-    now = timezone.now()
     WorkerProcess.objects.filter(host=identity.host, pid=identity.pid, started_at=identity.started_at).update(
-        stopped_at=now, last_heartbeat=now, current=[]
+        stopped_at=Now(), last_heartbeat=Now(), current=[]
     )
 
 
 def forget_old_workers(older_than_seconds: int = 7 * 24 * 3600) -> int:
     """Delete rows of workers gone for longer than a week, so the table stays small."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    cutoff = database_now() - timedelta(seconds=older_than_seconds)
     deleted, _ = WorkerProcess.objects.filter(last_heartbeat__lt=cutoff).delete()
     return deleted

@@ -8,10 +8,9 @@ beside the alert rules.
 - Rows of workers gone for a week are forgotten, so the table stays small.
 """
 
-from django.utils import timezone
-
 from documents import lifecycle
 from processing import heartbeat
+from processing.identity import database_now
 from processing.queue import workers_alive
 
 FORGET_EVERY_ROUNDS = 240  # about hourly at the default interval of 15 s
@@ -31,7 +30,7 @@ class Housekeeping:
     def tell_owners_when_workers_change(self) -> bool:
         """Publish the queue when the worker slots alive, or the page queues they read, are not
         what the previous round saw; True when it did."""
-        alive = workers_alive(timezone.now())
+        alive = workers_alive(database_now())
         seen = (alive.slots, alive.queues)
         changed = self.workers_seen is not None and seen != self.workers_seen
         if changed:

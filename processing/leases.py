@@ -6,8 +6,6 @@ processing/recovery.py hands such pages to another worker.
 """
 
 import contextlib
-import os
-import socket
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
@@ -15,14 +13,16 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Now
 
+from processing.identity import worker_name
 from processing.models import Page
 
 
-def worker_id() -> str:
-    """This process as operators know it: host and pid (computed each time: workers fork)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+def _lease_end() -> CombinedExpression:
+    # The database's clock, not this host's (processing.identity).
+    return Now() + timedelta(seconds=settings.EXORA_LEASE_SECONDS)
 
 
 # The pages this process is reading now: the heartbeat renews these leases, and only these,
@@ -63,8 +63,8 @@ def claim(document_id: str, numbers: Iterable[int]) -> list[int]:
         claimed = list(pending.order_by("number").values_list("number", flat=True))
         Page.objects.filter(document_id=document_id, number__in=claimed).update(
             status=Page.Status.RUNNING,
-            lease_owner=worker_id(),
-            lease_expires_at=timezone.now() + timedelta(seconds=settings.EXORA_LEASE_SECONDS),
+            lease_owner=worker_name(),
+            lease_expires_at=_lease_end(),
         )
     return claimed
 
@@ -72,7 +72,7 @@ def claim(document_id: str, numbers: Iterable[int]) -> list[int]:
 def release(document_id: str, number: int) -> None:
     """Give back a page this worker holds (after an error, or when its document was cancelled)."""
     Page.objects.filter(
-        document_id=document_id, number=number, status=Page.Status.RUNNING, lease_owner=worker_id()
+        document_id=document_id, number=number, status=Page.Status.RUNNING, lease_owner=worker_name()
     ).update(status=Page.Status.PENDING, lease_owner="", lease_expires_at=None)
 
 
@@ -85,6 +85,6 @@ def renew_held() -> int:
     which = Q()
     for document_id, number in held:
         which |= Q(document_id=document_id, number=number)
-    return Page.objects.filter(which, status=Page.Status.RUNNING, lease_owner=worker_id()).update(
-        lease_expires_at=timezone.now() + timedelta(seconds=settings.EXORA_LEASE_SECONDS)
+    return Page.objects.filter(which, status=Page.Status.RUNNING, lease_owner=worker_name()).update(
+        lease_expires_at=_lease_end()
     )

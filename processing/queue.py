@@ -24,9 +24,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef, Q
-from django.utils import timezone
 
 from processing import lanes
+from processing.identity import database_now
 from processing.models import Attempt, Job, Page, WorkerProcess
 
 # Before any page was read here, a guess; replaced by measurements as soon as pages are read.
@@ -168,7 +168,7 @@ def workers_alive(now: datetime) -> Workers:
 
 def queue_states(now: datetime | None = None) -> dict[str, QueueState]:
     """Every unfinished document by id, with its position, ETA and message."""
-    now = now or timezone.now()
+    now = now or database_now()  # the clock leases and heartbeats are stamped with
     rows = list(_unfinished_rows(now))
     if not rows:
         return {}

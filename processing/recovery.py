@@ -4,8 +4,10 @@ Two things can lose work: a worker that dies holding a page (its lease runs out)
 broker that loses its messages (Redis restarted without persistence, or flushed). The
 database knows every page still to read, so one pass over it finds both:
 
-1. pages whose lease ran out go back to the queue, or, after `MAX_CRASHES` dead workers,
-   fail their document as poison instead of looping forever;
+1. pages whose lease ran out go back to the queue, or, after `MAX_CRASHES` workers died on
+   them, fail their document as poison instead of looping forever. A worker counts as having
+   died on its page only when its host outlived it: a whole host lost (its node went silent
+   with it, or was drained) says nothing about the page;
 2. pages and documents whose message is no longer in Redis are sent again.
 
 Reading a page twice costs only time: a page is claimed before it is read and stored once.
@@ -20,12 +22,12 @@ import dramatiq
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
 from dramatiq.brokers.redis import RedisBroker
 
 from documents import lifecycle
-from processing import dispatch, lanes, tallies
-from processing.models import Page
+from processing import dispatch, identity, lanes, tallies
+from processing.identity import database_now
+from processing.models import Page, WorkerProcess
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ MAX_CRASHES = 3
 @dataclass
 class Recovered:
     expired_leases: list[tuple[str, int]] = field(default_factory=list)
+    crashes: list[tuple[str, int]] = field(default_factory=list)  # of those, the ones their worker died on
     quarantined: list[str] = field(default_factory=list)
     resent_pages: list[tuple[str, int]] = field(default_factory=list)
     resent_documents: list[str] = field(default_factory=list)
@@ -52,28 +55,34 @@ def recover(broker: dramatiq.Broker) -> Recovered:
 
 
 def _hand_back_expired_leases(recovered: Recovered) -> None:
-    now = timezone.now()
+    now = database_now()  # the clock the leases were stamped with
     lease = timedelta(seconds=settings.EXORA_LEASE_SECONDS)
     expired = Page.objects.filter(status=Page.Status.RUNNING, lease_expires_at__lt=now).values_list(
         "id", "document_id", "number", "lease_owner", "lease_expires_at", "crash_count"
     )
     for page_id, document_id, number, owner, expires_at, crashes in expired:
         expired_at: datetime = expires_at or now  # the filter says it is set; the type cannot
+        silent_since = expired_at - lease  # its last renewal
+        crashed = _died_on_its_page(owner, silent_since)
         with transaction.atomic():
             handed_back = Page.objects.filter(id=page_id, status=Page.Status.RUNNING, lease_owner=owner).update(
-                status=Page.Status.PENDING, lease_owner="", lease_expires_at=None, crash_count=F("crash_count") + 1
+                status=Page.Status.PENDING,
+                lease_owner="",
+                lease_expires_at=None,
+                crash_count=F("crash_count") + (1 if crashed else 0),
             )
             if handed_back:  # counted where it cannot go down when the page is deleted
                 tallies.count_now(tallies.PAGES_RECOVERED)
         if not handed_back:
             continue  # finished or taken over since we looked
-        crashes += 1
-        silent_for = (now - (expired_at - lease)).total_seconds()
+        crashes += 1 if crashed else 0
         logger.warning(
-            "recovery: page %s of document %s held by dead worker %s (silent for %.0f s, crash %s)",
-            number, document_id, owner, silent_for, crashes,
+            "recovery: page %s of document %s held by %s worker %s (silent for %.0f s, crash %s)",
+            number, document_id, "crashed" if crashed else "lost", owner, (now - silent_since).total_seconds(), crashes,
         )  # fmt: skip
         recovered.expired_leases.append((str(document_id), number))
+        if crashed:
+            recovered.crashes.append((str(document_id), number))
         if crashes >= MAX_CRASHES:
             lifecycle.document_fail(
                 str(document_id),
@@ -86,8 +95,25 @@ def _hand_back_expired_leases(recovered: Recovered) -> None:
             dispatch.send_page(str(document_id), number, lane=lanes.RECOVERED.name)
 
 
+def _died_on_its_page(owner: str, silent_since: datetime) -> bool:
+    """Whether the worker that held a lease died on its page, rather than with its host.
+
+    Its host outlived it when another worker of the same node beat after it went silent (its
+    siblings kept working, or the node started new workers in its place); a node silent since
+    is lost as a whole, and a worker that stopped cleanly (drained) crashed on nothing."""
+    worker = WorkerProcess.objects.filter(name=owner).only("stopped_at").first()
+    if worker is not None and worker.stopped_at is not None:
+        return False
+    outlived_by = silent_since + timedelta(seconds=settings.EXORA_WORKER_HEARTBEAT_SECONDS + 1)
+    return (
+        WorkerProcess.objects.filter(host=identity.node_of(owner), last_heartbeat__gt=outlived_by)
+        .exclude(name=owner)
+        .exists()
+    )
+
+
 def _resend_lost_messages(broker: RedisBroker, recovered: Recovered) -> None:
-    settled_before = timezone.now() - timedelta(seconds=settings.EXORA_LEASE_SECONDS)
+    settled_before = database_now() - timedelta(seconds=settings.EXORA_LEASE_SECONDS)
     reading = Page.objects.filter(document_id__in=lifecycle.documents_reading(started_before=settled_before))
     waiting = list(
         reading.filter(status=Page.Status.PENDING)

@@ -25,13 +25,14 @@ from typing import Any
 
 import dramatiq
 import psutil
+import redis
 from django.conf import settings
 from django.db import close_old_connections, connections
 from django.utils import timezone
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
-from exora.leadership import hold_leadership
+from exora.leadership import Leadership
 from processing import lanes
 
 logger = logging.getLogger(__name__)
@@ -102,19 +103,22 @@ class WorkerSupervision(Middleware):
             _guarded(leases.renew_held, "lease renewal")
 
     def _recovery_loop(self, broker: dramatiq.Broker) -> None:
-        from processing import leases, recovery  # see the module's docstring
+        from processing import recovery  # see the module's docstring
 
-        owner = leases.worker_id()
         interval = settings.EXORA_RECOVERY_INTERVAL_SECONDS
+        # With the in-memory broker (one process) there is no one else to elect.
+        leadership = None
+        if settings.EXORA_BROKER != "stub":
+            leadership = Leadership(redis.Redis.from_url(settings.REDIS_URL), LEADER_KEY, interval)
 
         def recover_if_leader() -> None:
-            client = getattr(broker, "client", None)
-            if client is not None and not hold_leadership(client, LEADER_KEY, owner, interval):
-                return
-            recovery.recover(broker)
+            if leadership is None or leadership.hold():
+                recovery.recover(broker)
 
         while not self.stopping.wait(interval):
             _guarded(recover_if_leader, "recovery round")
+        if leadership is not None:
+            _guarded(leadership.release, "releasing the recovery lock")
 
 
 class WorkerHeartbeat(Middleware):

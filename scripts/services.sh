@@ -51,7 +51,8 @@ case "${1:-}" in
 JSON
     echo "Starting SeaweedFS's S3 server on port $port (data in $dir)"
     nohup .venv/bin/weed server -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
-      -master.port=19333 -volume.port=18080 -filer.port=18888 -volume.max=0 \
+      -master.port=19333 -volume.port=18080 -filer.port=18888 \
+      -master.volumeSizeLimitMB=64 -volume.max=1000 \
       -s3 -s3.port="$port" -s3.config="$dir/s3.json" > "$dir/weed.log" 2>&1 &
     for _ in $(seq 100); do s3_up && exit 0; sleep 0.2; done
     echo "SeaweedFS did not answer at $endpoint (log: $dir/weed.log)" >&2; exit 1 ;;

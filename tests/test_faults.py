@@ -1,5 +1,6 @@
 """Faults inside one process: a hung OCR engine, a dead worker's page, messages Redis lost."""
 
+import multiprocessing
 import os
 import shutil
 import time
@@ -14,10 +15,10 @@ from django.utils import timezone
 from dramatiq.brokers.redis import RedisBroker
 
 from documents.models import Document
-from processing import dispatch, recovery
+from processing import dispatch, identity, recovery
 from processing.engine import ocr, rendering
 from processing.engine.errors import TransientError
-from processing.models import Page
+from processing.models import Page, WorkerProcess
 from tests.conftest import drain, running_worker, start_document
 from tests.factories import born_digital_pdf, scanned_pdf, shell_script
 
@@ -78,11 +79,29 @@ def test_hung_ocr_is_killed_retried_and_failed_with_a_reason(
     assert Page.objects.get(document=document).status == Page.Status.PENDING
 
 
+def worker_row(name: str, *, silent_for: float, stopped: bool = False) -> WorkerProcess:
+    """A worker's heartbeat row, as it last wrote it `silent_for` seconds ago."""
+    last = timezone.now() - timedelta(seconds=silent_for)
+    node, pid = identity.node_of(name), int(name.rsplit(":", 1)[1].split(".")[0])
+    return WorkerProcess.objects.create(
+        name=name, host=node, pid=pid, started_at=last - timedelta(hours=1), last_heartbeat=last,
+        stopped_at=last if stopped else None,
+    )  # fmt: skip
+
+
+def died_on_a_live_host(name: str) -> str:
+    """A worker that died while its host kept working: a sibling on its node beats now."""
+    worker_row(name, silent_for=40)
+    worker_row(f"{identity.node_of(name)}:9999.sibling", silent_for=1)
+    return name
+
+
 def test_page_of_a_dead_worker_is_handed_back_and_read(api_client, stub_broker, transactional_db):
-    # GIVEN a page claimed by a worker that died: its lease ran out a while ago
+    # GIVEN a page claimed by a worker that died on a host that lives on: its lease ran out
     document = reading_document(api_client, stub_broker, pages=2)
+    owner = died_on_a_live_host("live-host:4242.a1")
     Page.objects.filter(document=document, number=1).update(
-        status=Page.Status.RUNNING, lease_owner="gone-host:4242", lease_expires_at=timezone.now() - timedelta(seconds=5)
+        status=Page.Status.RUNNING, lease_owner=owner, lease_expires_at=timezone.now() - timedelta(seconds=5)
     )
 
     # WHEN recovery runs, and then the workers
@@ -117,11 +136,11 @@ def test_recovered_pages_are_counted_for_good(api_client, stub_broker, admin_cli
 
 
 def test_page_that_killed_three_workers_quarantines_its_document(api_client, stub_broker, transactional_db):
-    # GIVEN a page that two workers already died on, and a third just did
+    # GIVEN a page that two workers already died on, and a third just did (its host lives on)
     document = reading_document(api_client, stub_broker, pages=1)
     Page.objects.filter(document=document).update(
         status=Page.Status.RUNNING,
-        lease_owner="gone-host:3",
+        lease_owner=died_on_a_live_host("live-host:3.b2"),
         lease_expires_at=timezone.now() - timedelta(seconds=1),
         crash_count=2,
     )
@@ -135,6 +154,33 @@ def test_page_that_killed_three_workers_quarantines_its_document(api_client, stu
     assert document.status == Document.Status.FAILED
     assert "stopped the worker reading it 3 times" in document.error
     assert all(not q.qsize() for q in stub_broker.queues.values())
+
+
+@pytest.mark.parametrize("how", ["host lost with it", "host drained"])
+def test_a_host_lost_or_drained_is_not_a_crash_of_its_page(api_client, stub_broker, transactional_db, how):
+    # GIVEN a page two workers died on already, held by a worker of a host that went away: the
+    # whole node went silent with it, or it was stopped cleanly (drained)
+    document = reading_document(api_client, stub_broker, pages=1)
+    owner = "lost-host:7.c3"
+    worker_row(owner, silent_for=40, stopped=how == "host drained")
+    worker_row("lost-host:8.c4", silent_for=39)  # its sibling went silent at the same moment
+    worker_row("other-host:1.d5", silent_for=1)  # the fleet lives on elsewhere
+    Page.objects.filter(document=document).update(
+        status=Page.Status.RUNNING, lease_owner=owner, lease_expires_at=timezone.now() - timedelta(seconds=1),
+        crash_count=2,
+    )  # fmt: skip
+
+    # WHEN recovery runs
+    recovered = recovery.recover(stub_broker)
+
+    # THEN the page is handed back and sent again, with no crash counted: the document stays
+    assert recovered.expired_leases == [(str(document.id), 1)] and recovered.crashes == []
+    assert recovered.quarantined == []
+    page = Page.objects.get(document=document)
+    assert (page.status, page.crash_count) == (Page.Status.PENDING, 2)
+    assert stub_broker.queues["pages-priority"].qsize() == 1
+    document.refresh_from_db()
+    assert document.status == Document.Status.READING
 
 
 def test_a_live_lease_is_left_alone(api_client, stub_broker):
@@ -191,10 +237,17 @@ def test_document_whose_start_message_redis_lost_is_started_again(api_client, st
     assert stub_broker.queues["documents"].qsize() == 1
 
 
-def test_process_pid_is_part_of_the_worker_id():
-    from processing.leases import worker_id
-
-    assert worker_id().endswith(f":{os.getpid()}")
+def test_a_worker_is_named_by_its_node_its_pid_and_a_boot_id_of_its_own(settings):
+    # GIVEN this process and a child forked from it (a worker process, or a restarted container)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        child = pool.apply(identity.worker_name)
+    # THEN both are named by the node and their own pid, and a boot id drawn by each
+    mine = identity.worker_name()
+    assert mine.startswith(f"{settings.EXORA_NODE_NAME}:{os.getpid()}.")
+    assert child.startswith(f"{settings.EXORA_NODE_NAME}:") and child != mine
+    assert identity.node_of(child) == identity.node_of(mine) == settings.EXORA_NODE_NAME
+    assert child.rsplit(".", 1)[1] != mine.rsplit(".", 1)[1]
 
 
 def test_ocr_engine_killed_by_a_signal_is_transient(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from documents import lifecycle
 from documents.models import Document
-from processing import leases, options, pipeline
+from processing import identity, leases, options, pipeline
 from processing.engine.reader import read_page
 from processing.models import Attempt
 from tests.conftest import drain, source_file, start_document
@@ -65,7 +65,7 @@ def test_every_run_of_a_good_document_is_recorded(api_client, stub_broker, stub_
     ]
     for attempt in attempts:
         assert attempt.outcome == Attempt.Outcome.SUCCEEDED
-        assert attempt.worker == leases.worker_id()
+        assert attempt.worker == identity.worker_name()
         assert attempt.started_at <= attempt.finished_at
         assert attempt.error_class == attempt.message == ""
 
@@ -301,7 +301,7 @@ def test_admin_shows_attempts(api_client, admin_client_, stub_broker, stub_worke
 
     # THEN both show the attempts
     assert job_page.status_code == 200
-    assert leases.worker_id() in job_page.text
+    assert identity.worker_name() in job_page.text
     assert listed.status_code == 200
     assert listed.context["cl"].result_count == 1
 

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
 
 from documents.models import Document
 from processing import lanes
 from processing.heartbeat import ALIVE, DEAD, STALE, STOPPED, liveness
+from processing.identity import database_now
 from processing.models import Attempt, Page, WorkerProcess
 
 
@@ -25,7 +25,7 @@ def recent_workers(now: datetime, forget_after_seconds: int = 3600) -> list[Work
 
 def workers_overview(now: datetime | None = None) -> list[dict]:
     """Every recent worker with its state; a dead one with the jobs it held and their fate."""
-    now = now or timezone.now()
+    now = now or database_now()
     leases = _leases_by_owner(now)
     rows = []
     for worker in recent_workers(now):
@@ -128,7 +128,7 @@ def _fate(document_id: str, number: int | None, dead_name: str) -> dict:
 
 def alive_workers_by_queue(now: datetime | None = None) -> dict[str, int]:
     """How many alive worker processes read each queue."""
-    now = now or timezone.now()
+    now = now or database_now()
     counts: dict[str, int] = {}
     for worker in recent_workers(now):
         if liveness(worker, now) == ALIVE:
@@ -138,15 +138,32 @@ def alive_workers_by_queue(now: datetime | None = None) -> dict[str, int]:
 
 
 def alive_threads(now: datetime | None = None) -> int:
-    now = now or timezone.now()
+    now = now or database_now()
     return sum(w.threads for w in recent_workers(now) if liveness(w, now) == ALIVE)
 
 
 def stale_or_dead_since(now: datetime, forget_after_seconds: int = 3600) -> dict[str, float]:
-    """Seconds since the last heartbeat of every worker that went silent in the last hour."""
-    silent = WorkerProcess.objects.filter(
-        Q(stopped_at__isnull=True),
-        last_heartbeat__lt=now - timedelta(seconds=settings.EXORA_WORKER_STALE_SECONDS),
-        last_heartbeat__gte=now - timedelta(seconds=forget_after_seconds),
+    """Seconds since the last heartbeat of every worker that went silent in the last hour and
+    still needs someone: it holds pages no one took back yet, or no live worker reads the queues
+    it read. A worker that stopped cleanly says so and needs no one; at fleet scale workers come
+    and go with the autoscaler, and a replaced one is no news."""
+    silent = list(
+        WorkerProcess.objects.filter(
+            Q(stopped_at__isnull=True),
+            last_heartbeat__lt=now - timedelta(seconds=settings.EXORA_WORKER_STALE_SECONDS),
+            last_heartbeat__gte=now - timedelta(seconds=forget_after_seconds),
+        )
     )
-    return {w.name: round((now - w.last_heartbeat).total_seconds(), 1) for w in silent}
+    if not silent:
+        return {}
+    holding = set(
+        Page.objects.filter(status=Page.Status.RUNNING, lease_owner__in=[w.name for w in silent]).values_list(
+            "lease_owner", flat=True
+        )
+    )
+    read_now = set(alive_workers_by_queue(now))
+    return {
+        w.name: round((now - w.last_heartbeat).total_seconds(), 1)
+        for w in silent
+        if w.name in holding or not set(w.queues or lanes.QUEUES) <= read_now
+    }

@@ -15,15 +15,15 @@ import logging
 import threading
 from datetime import datetime
 
-from django.conf import settings
+import redis
 from django.db import close_old_connections
-from django.utils import timezone
 
 from dashboard.models import AlertRule
 from dashboard.selectors.conditions import Context
 from dashboard.services import alerts, snapshot
-from exora import leadership
+from exora.leadership import Leadership
 from processing.housekeeping import Housekeeping
+from processing.identity import database_now
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ LEADER_KEY = "exora:alerts-leader"
 
 def run_round(now: datetime | None = None) -> list[alerts.Event]:
     """Refresh the figures, evaluate every rule, notify, and note that a round completed."""
-    now = now or timezone.now()
+    now = now or database_now()  # the clock heartbeats are stamped with
     client, namespace = snapshot.redis_client()
     # Fresh figures for the rules; viewers and /metrics share them until the next refresh.
     current = snapshot.fresh(now)
@@ -45,23 +45,19 @@ def run_round(now: datetime | None = None) -> list[alerts.Event]:
     return events
 
 
-def hold_leadership(client, owner: str, interval: float) -> bool:
-    return leadership.hold_leadership(client, LEADER_KEY, owner, interval)
+def leadership(client: "redis.Redis[bytes]", interval: float) -> Leadership:
+    """The lock the evaluators take turns on."""
+    return Leadership(client, LEADER_KEY, interval)
 
 
-def release_leadership(client, owner: str) -> None:
-    leadership.release_leadership(client, LEADER_KEY, owner)
-
-
-def run_forever(stopping: threading.Event, owner: str, client=None, interval: float | None = None) -> None:
-    """Every `interval` seconds while this process leads (`client` None: always lead), evaluate
+def run_forever(stopping: threading.Event, leader: Leadership | None, interval: float) -> None:
+    """Every `interval` seconds while this process leads (`leader` None: always lead), evaluate
     the alert rules, then processing's housekeeping."""
-    interval = interval or settings.EXORA_ALERT_INTERVAL_SECONDS
     housekeeping = Housekeeping()
     while not stopping.is_set():
         try:
             close_old_connections()
-            if client is None or hold_leadership(client, owner, interval):
+            if leader is None or leader.hold():
                 events = run_round()
                 if events:
                     logger.info("alerts: %s", ", ".join(f"{e.kind} #{e.alert_id}" for e in events))
@@ -72,8 +68,8 @@ def run_forever(stopping: threading.Event, owner: str, client=None, interval: fl
         finally:
             close_old_connections()
         stopping.wait(interval)
-    if client is not None:
+    if leader is not None:
         try:
-            release_leadership(client, owner)
+            leader.release()
         except Exception:
             logger.warning("could not release the alert leader lock; it expires by itself")

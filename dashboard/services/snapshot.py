@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from dashboard.models import DashboardSnapshot
 from dashboard.selectors import capacity, failures, queues, throughput, workers
 from dashboard.selectors.conditions import Context
 from processing import tallies
+from processing.identity import database_now
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def redis_client() -> tuple[object | None, str]:
 
 def compute(now: datetime | None = None, client=None, namespace: str = "dramatiq") -> dict:
     """Every figure, now. Redis figures are left out (not failed) when Redis cannot answer."""
-    now = now or timezone.now()
+    now = now or database_now()  # the clock heartbeats and leases are stamped with
     names = queues.queue_names()
     redis_figures, redis_error = None, ""
     if client is not None:
@@ -69,7 +69,7 @@ def compute(now: datetime | None = None, client=None, namespace: str = "dramatiq
 def current(now: datetime | None = None) -> DashboardSnapshot:
     """The snapshot for viewers and scrapes, recomputed first if older than the refresh interval."""
     max_age = settings.EXORA_DASHBOARD_REFRESH_SECONDS
-    now = now or timezone.now()
+    now = now or database_now()
     snapshot, _ = DashboardSnapshot.objects.get_or_create(pk=SNAPSHOT_ID)
     if snapshot.computed_at and (now - snapshot.computed_at) < timedelta(seconds=max_age):
         return snapshot

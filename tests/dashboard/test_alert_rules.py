@@ -9,12 +9,14 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from django.core import mail
 from django.test import override_settings
+from django.utils import timezone
 
 from dashboard.models import Alert, AlertRule
-from dashboard.selectors.conditions import Context
+from dashboard.selectors.conditions import Context, measure
 from dashboard.services import alerts, operations
 from dashboard.services.alerts import ESCALATED, RAISED, RESOLVED
 from documents.models import Document
+from processing.models import Page, WorkerProcess
 from tests.dashboard.conftest import make_document
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_rules")]
@@ -256,3 +258,38 @@ def test_a_broken_webhook_does_not_stop_the_evaluation_or_the_email(depth_rule):
     assert len(mail.outbox) == 1
     notified = {channel: ok for _, channel, ok, _ in Alert.objects.get().notified}
     assert notified == {"email": True, "webhook": False}
+
+
+def test_a_dead_workers_alert_resolves_once_its_pages_are_back_and_a_replacement_runs(user):
+    # GIVEN the shipped stale-heartbeat rule, a worker that went silent holding a page, and one
+    # that stopped cleanly (scaled down: it says so)
+    rule = AlertRule.objects.get(kind=AlertRule.Kind.STALE_HEARTBEAT)
+    now = timezone.now()
+    document = make_document(user, status=Document.Status.READING)
+    held = Page.objects.filter(document=document, number=1)
+    held.update(status=Page.Status.RUNNING, lease_owner="host-a:1.x")
+    worker_row("host-a:1.x", now - timedelta(minutes=2))
+    worker_row("host-c:3.z", now - timedelta(minutes=2), stopped=True)
+
+    def seen() -> dict[str, float]:
+        return measure(rule, Context(data={}), now)
+
+    # WHEN the evaluator looks THEN the dead worker's alert fires; the stopped one raises none
+    assert step(rule, 0, **seen()) == [RAISED]
+    assert [a.subject for a in rule.alerts.filter(state=Alert.State.FIRING)] == ["host-a:1.x"]
+    # WHEN its page is handed back, with no live worker to read its queues THEN it still fires
+    held.update(status=Page.Status.PENDING, lease_owner="")
+    assert step(rule, 60, **seen()) == []
+    assert open_alert(rule).state == Alert.State.FIRING
+    # WHEN a replacement runs THEN the condition clears, and the alert resolves in the rule's time
+    worker_row("host-b:2.y", now)
+    assert seen() == {}
+    assert step(rule, 120 + rule.resolve_after_seconds) == [RESOLVED]
+    assert open_alert(rule) is None
+
+
+def worker_row(name: str, last_heartbeat: datetime, *, stopped: bool = False) -> WorkerProcess:
+    return WorkerProcess.objects.create(
+        name=name, host=name.split(":")[0], pid=int(name.split(":")[1].split(".")[0]), queues=["documents", "pages"],
+        started_at=last_heartbeat, last_heartbeat=last_heartbeat, stopped_at=last_heartbeat if stopped else None,
+    )  # fmt: skip

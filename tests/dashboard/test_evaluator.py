@@ -2,6 +2,7 @@
 
 import io
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -46,15 +47,35 @@ def test_one_leader_at_a_time_and_another_takes_over_when_it_stops():
     client = redis.Redis.from_url(REDIS_URL)
     client.delete(evaluator.LEADER_KEY)
     # GIVEN two evaluators on two hosts
-    assert evaluator.hold_leadership(client, "host-a:1", interval=1)
+    host_a, host_b = evaluator.leadership(client, interval=1), evaluator.leadership(client, interval=1)
+    assert host_a.hold()
     # THEN only the first leads, and keeps leading
-    assert not evaluator.hold_leadership(client, "host-b:2", interval=1)
-    assert evaluator.hold_leadership(client, "host-a:1", interval=1)
+    assert not host_b.hold()
+    assert host_a.hold()
     # WHEN the leader stops cleanly THEN the other takes over at once
-    evaluator.release_leadership(client, "host-a:1")
-    assert evaluator.hold_leadership(client, "host-b:2", interval=1)
+    host_a.release()
+    assert host_b.hold()
+    # AND the one that stopped cannot take it back, nor release it
+    assert not host_a.hold()
+    host_a.release()
+    assert host_b.hold()
     # AND when a leader dies, its lock runs out after three intervals
     assert 0 < client.pttl(evaluator.LEADER_KEY) <= 3000
+    client.delete(evaluator.LEADER_KEY)
+
+
+def test_a_leader_that_stalled_past_its_lock_cannot_renew_what_another_took():
+    client = redis.Redis.from_url(REDIS_URL)
+    client.delete(evaluator.LEADER_KEY)
+    # GIVEN a leader whose lock ran out while it stalled, and another that took it meanwhile
+    stalled, other = evaluator.leadership(client, interval=0.1), evaluator.leadership(client, interval=1)
+    assert stalled.hold()
+    time.sleep(0.4)
+    assert other.hold()
+    # WHEN the stalled one comes back THEN it is not the leader, and the other stays leader
+    assert not stalled.hold()
+    stalled.release()
+    assert other.hold() and client.exists(evaluator.LEADER_KEY)
     client.delete(evaluator.LEADER_KEY)
 
 
@@ -65,7 +86,8 @@ def test_run_forever_evaluates_only_while_leading(monkeypatch):
     rounds = []
     monkeypatch.setattr(evaluator, "run_round", lambda: rounds.append(1) or [])
     stopping = threading.Event()
-    thread = threading.Thread(target=evaluator.run_forever, args=(stopping, "me:1", client, 0.05))
+    leader = evaluator.leadership(client, interval=0.05)
+    thread = threading.Thread(target=evaluator.run_forever, args=(stopping, leader, 0.05))
     thread.start()
     # WHEN another process holds the lock THEN this one does not evaluate
     stopping.wait(0.3)

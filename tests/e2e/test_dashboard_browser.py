@@ -64,7 +64,9 @@ def seed_a_week(owner) -> None:
         )
         fail_with(failed, stage=stage, error_class=error, message=message, page=1 if stage == "page" else None)
     reading = make_document(owner, status=Document.Status.READING, pages=12, name="ward-notes.pdf")
-    Page.objects.filter(document=reading, number__lte=2).update(status=Page.Status.RUNNING, lease_owner="ops-host:4242")
+    Page.objects.filter(document=reading, number=2).update(status=Page.Status.RUNNING, lease_owner="ops-host:4242")
+    # The dead worker still holds the page it was reading: its alert fires until it is handed back.
+    Page.objects.filter(document=reading, number=1).update(status=Page.Status.RUNNING, lease_owner="ops-host:4100")
     WorkerProcess.objects.create(
         name="ops-host:4242", host="ops-host", pid=4242, queues=["documents", "pages"], threads=1,
         started_at=now - timedelta(hours=3), last_heartbeat=now,

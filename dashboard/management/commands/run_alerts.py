@@ -6,7 +6,6 @@ dashboard/services/evaluator.py). `--once` runs a single round and exits (cron, 
 
 import os
 import signal
-import socket
 import threading
 
 import redis
@@ -31,8 +30,10 @@ class Command(BaseCommand):
         stopping = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stopping.set())
+        interval = interval or settings.EXORA_ALERT_INTERVAL_SECONDS
         # With the stub broker (tests, a single machine without Redis) there is no one to elect.
-        client = redis.Redis.from_url(settings.REDIS_URL) if settings.EXORA_BROKER == "redis" else None
-        owner = f"{socket.gethostname()}:{os.getpid()}"
-        self.stdout.write(f"alert evaluator {owner} started")
-        evaluator.run_forever(stopping, owner, client, interval)
+        leader = None
+        if settings.EXORA_BROKER != "stub":
+            leader = evaluator.leadership(redis.Redis.from_url(settings.REDIS_URL), interval)
+        self.stdout.write(f"alert evaluator {settings.EXORA_NODE_NAME}:{os.getpid()} started")
+        evaluator.run_forever(stopping, leader, interval)
