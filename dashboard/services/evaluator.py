@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from dashboard.models import AlertRule
 from dashboard.selectors.conditions import Context
+from dashboard.selectors.queues import RedisClient
 from dashboard.services import alerts, snapshot
 from exora import leadership
 from processing.housekeeping import Housekeeping
@@ -45,15 +46,17 @@ def run_round(now: datetime | None = None) -> list[alerts.Event]:
     return events
 
 
-def hold_leadership(client, owner: str, interval: float) -> bool:
+def hold_leadership(client: RedisClient, owner: str, interval: float) -> bool:
     return leadership.hold_leadership(client, LEADER_KEY, owner, interval)
 
 
-def release_leadership(client, owner: str) -> None:
+def release_leadership(client: RedisClient, owner: str) -> None:
     leadership.release_leadership(client, LEADER_KEY, owner)
 
 
-def run_forever(stopping: threading.Event, owner: str, client=None, interval: float | None = None) -> None:
+def run_forever(
+    stopping: threading.Event, owner: str, client: RedisClient | None = None, interval: float | None = None
+) -> None:
     """Every `interval` seconds while this process leads (`client` None: always lead), evaluate
     the alert rules, then processing's housekeeping."""
     interval = interval or settings.EXORA_ALERT_INTERVAL_SECONDS
