@@ -8,6 +8,8 @@ import os
 import signal
 import socket
 import threading
+from argparse import ArgumentParser
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -19,11 +21,11 @@ from dashboard.services import evaluator
 class Command(BaseCommand):
     help = "Evaluate the alert rules periodically (one leader at a time) and notify."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--once", action="store_true", help="Run one round and exit.")
         parser.add_argument("--interval", type=float, default=None, help="Seconds between rounds.")
 
-    def handle(self, *args, once: bool = False, interval: float | None = None, **options) -> None:
+    def handle(self, *args: Any, once: bool = False, interval: float | None = None, **options: Any) -> None:
         if once:
             events = evaluator.run_round()
             self.stdout.write(f"{len(events)} alert event(s)")
