@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from dashboard.models import Alert, DashboardSnapshot
-from dashboard.services import evaluator
+from dashboard.services import alerts, evaluator
 from documents.models import Document
 from tests.dashboard.conftest import make_document
 
@@ -62,8 +62,13 @@ def test_one_leader_at_a_time_and_another_takes_over_when_it_stops():
 def test_run_forever_evaluates_only_while_leading(monkeypatch):
     client = redis.Redis.from_url(REDIS_URL)
     client.set(evaluator.LEADER_KEY, "someone-else", px=10_000)
-    rounds = []
-    monkeypatch.setattr(evaluator, "run_round", lambda: rounds.append(1) or [])
+    rounds: list[int] = []
+
+    def counted_round() -> list[alerts.Event]:
+        rounds.append(1)
+        return []
+
+    monkeypatch.setattr(evaluator, "run_round", counted_round)
     stopping = threading.Event()
     thread = threading.Thread(target=evaluator.run_forever, args=(stopping, "me:1", client, 0.05))
     thread.start()
