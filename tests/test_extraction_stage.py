@@ -2,6 +2,7 @@
 
 import io
 import json
+from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -38,13 +39,13 @@ def upload(client, name: str, content: bytes) -> Document:
     return Document.objects.get(id=response.json()["id"])
 
 
-def only(records: list[dict], **fields) -> dict:
+def only(records: list[dict[str, Any]], **fields: object) -> dict[str, Any]:
     found = [r for r in records if all(r.get(k) == v for k, v in fields.items())]
     assert len(found) == 1, (fields, records)
     return found[0]
 
 
-def assert_records_of_the_note(result: dict) -> None:
+def assert_records_of_the_note(result: dict[str, Any]) -> None:
     """The encounter and records RECORD holds, each tied to page 1 and its words."""
     (encounter,) = result["encounters"]
     assert (encounter["type"], encounter["pages"], encounter["start_date"]) == ("progress_note", [1], "2024-03-14")
@@ -99,9 +100,9 @@ def test_last_page_stored_moves_the_document_to_extracting_and_queues_it_once(
     # GIVEN a one-page document whose page was read
     document = upload(api_client, "one.pdf", born_digital_pdf([RECORD]))
     assert start_document(str(document.id)) == [1]
-    result, display = read_page(
-        lifecycle.source_of(str(document.id)).path, document.mime_type, 1, tmp_path, options.read_options()
-    )
+    source = lifecycle.source_of(str(document.id))
+    assert source is not None  # narrows the type
+    result, display = read_page(source.path, document.mime_type, 1, tmp_path, options.read_options())
 
     # WHEN the page is stored, twice (a repeated delivery)
     with django_capture_on_commit_callbacks(execute=True):

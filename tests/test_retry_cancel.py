@@ -68,6 +68,7 @@ def test_every_run_of_a_good_document_is_recorded(api_client, stub_broker, stub_
     for attempt in attempts:
         assert attempt.outcome == Attempt.Outcome.SUCCEEDED
         assert attempt.worker == leases.worker_id()
+        assert attempt.finished_at is not None  # narrows the type
         assert attempt.started_at <= attempt.finished_at
         assert attempt.error_class == attempt.message == ""
 
@@ -119,9 +120,9 @@ def test_page_read_while_cancelled_is_not_stored(api_client, tmp_path):
     document = upload(api_client, "inflight.pdf", born_digital_pdf([["Read while cancelled"], ["Never read"]]))
     assert start_document(str(document.id)) == [1, 2]
     assert leases.claim(str(document.id), [1]) == [1]
-    result, display = read_page(
-        lifecycle.source_of(str(document.id)).path, document.mime_type, 1, tmp_path, options.read_options()
-    )
+    source = lifecycle.source_of(str(document.id))
+    assert source is not None  # narrows the type
+    result, display = read_page(source.path, document.mime_type, 1, tmp_path, options.read_options())
 
     # WHEN its owner cancels it before the worker stores the page
     lifecycle.document_cancel(document.id, document.owner)
