@@ -58,6 +58,9 @@ class Summary(TypedDict):
 
 
 class PageContext(TypedDict):
+    """What the dashboard's templates get. `database` and `capacity` are empty until the first
+    snapshot is computed (the templates show blanks): any mapping will do for them."""
+
     data: SnapshotData
     computed_at: datetime | None
     age_seconds: float | None
@@ -65,7 +68,6 @@ class PageContext(TypedDict):
     queue_rows: list[QueueRow]
     redis_error: str
     redis_available: bool
-    # Empty until the first snapshot is computed: the templates show blanks.
     database: Mapping[str, object]
     workers: list[WorkerRow]
     throughput_charts: list[charts.LineChart]
