@@ -28,6 +28,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 import psutil
@@ -54,8 +56,15 @@ GOAL_OCR_RATIO = 0.90
 GOAL_DIGITAL_PAGES_PER_SECOND = 50.0
 GOAL_MEMORY_GROWTH = 0.20
 
-FULL = {"scan_pages": 50, "digital_pages": 200, "memory_pages": (10, 100, 300)}
-QUICK = {"scan_pages": 10, "digital_pages": 50, "memory_pages": (10, 50, 100)}
+
+class Sizes(TypedDict):
+    scan_pages: int
+    digital_pages: int
+    memory_pages: tuple[int, ...]
+
+
+FULL: Sizes = {"scan_pages": 50, "digital_pages": 200, "memory_pages": (10, 100, 300)}
+QUICK: Sizes = {"scan_pages": 10, "digital_pages": 50, "memory_pages": (10, 50, 100)}
 
 
 # --- Environment, before Django is set up ---------------------------------------------------------
@@ -224,7 +233,7 @@ def main() -> int:
     def report(line: str = "") -> None:
         print(line, flush=True)
 
-    def terminate(signum, _frame):
+    def terminate(signum: int, _frame: FrameType | None) -> NoReturn:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, terminate)

@@ -1,6 +1,7 @@
 """The documents the throughput benchmark reads: dense scans, born-digital notes, tiny scans."""
 
 import random
+from collections.abc import Callable
 
 # --- Generated documents ---------------------------------------------------------------------------
 
@@ -67,7 +68,7 @@ def _fill(template: str, rng: random.Random) -> str:
     return template.format(**values)
 
 
-def clinical_note_lines(page: int, fits, rng: random.Random, max_lines: int) -> list[str]:
+def clinical_note_lines(page: int, fits: Callable[[str], bool], rng: random.Random, max_lines: int) -> list[str]:
     """About `max_lines` lines of a progress note, each short enough that `fits(line)` is True."""
     lines = [
         f"PROGRESS NOTE - {rng.choice(NAMES)} - MRN {rng.randint(10**7, 10**8 - 1)} - Page {page}",

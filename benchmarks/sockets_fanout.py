@@ -28,6 +28,10 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from documents.models import Document
 
 REPO = Path(__file__).resolve().parent.parent
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/exora_bench_sockets"
@@ -63,16 +67,17 @@ def setup_django(broker: str) -> None:
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
-def start(args: list[str], log: str) -> subprocess.Popen:
+def start(args: list[str], log: str) -> "subprocess.Popen[bytes]":
     return subprocess.Popen(
         args, cwd=REPO, env={**os.environ}, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True
     )
 
 
-def queued(users: int) -> tuple[list, list[str]]:
+def queued(users: int) -> "tuple[list[Document], list[str]]":
     """One queued one-page document per user, and each user's session cookie."""
     from django.contrib.auth import get_user_model
     from django.contrib.sessions.backends.db import SessionStore
@@ -110,7 +115,7 @@ def queued(users: int) -> tuple[list, list[str]]:
     return documents, cookies
 
 
-def start_head(documents: list, index: int) -> None:
+def start_head(documents: "list[Document]", index: int) -> None:
     """The head document's first page starts being read, as a worker records it."""
     from django.utils import timezone
 
@@ -122,14 +127,17 @@ def start_head(documents: list, index: int) -> None:
     )
 
 
-async def fanout(port: int, documents: list, cookies: list[str], changes: int, daphne) -> dict:
+async def fanout(
+    port: int, documents: "list[Document]", cookies: list[str], changes: int, daphne: "subprocess.Popen[bytes]"
+) -> dict[str, list[float]]:
     import psutil
     import websockets
+    from websockets.typing import Origin
 
     from documents import events
 
     latest: dict[int, float] = {}  # socket -> when it last received a message
-    origin = f"http://127.0.0.1:{port}"
+    origin = Origin(f"http://127.0.0.1:{port}")
 
     async def listen(n: int, ready: asyncio.Event) -> None:
         async with websockets.connect(
@@ -155,7 +163,9 @@ async def fanout(port: int, documents: list, cookies: list[str], changes: int, d
     print(f"{len(cookies)} sockets open with their snapshot in {time.perf_counter() - started:.1f} s")
 
     server = psutil.Process(daphne.pid)
-    latencies, cpu, published = [], [], []
+    latencies: list[float] = []
+    cpu: list[float] = []
+    published: list[float] = []
     for change in range(changes):
         await asyncio.sleep(1.5)
         latest.clear()
@@ -179,7 +189,7 @@ async def fanout(port: int, documents: list, cookies: list[str], changes: int, d
     return {"latencies": latencies, "cpu": cpu, "published": published}
 
 
-def run_fanout(options) -> None:
+def run_fanout(options: argparse.Namespace) -> None:
     setup_django("stub")
     documents, cookies = queued(options.documents)
     from documents.models import Document
@@ -207,13 +217,13 @@ def run_fanout(options) -> None:
     )
 
 
-def run_eta(options) -> None:
+def run_eta(options: argparse.Namespace) -> None:
     setup_django("redis")
     from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from documents.models import Document, Prediction
-    from documents.services import create_document
+    from documents.services import document_upload
     from tests.factories import born_digital_pdf
 
     workers = start([sys.executable, "manage.py", "runworkers"], "/tmp/bench-workers.log")
@@ -221,10 +231,10 @@ def run_eta(options) -> None:
         time.sleep(8)  # let the workers boot and beat once
         owner = get_user_model().objects.create_user("eta-bench")
 
-        def run_batch(name: str, count: int) -> list:
+        def run_batch(name: str, count: int) -> list[Document]:
             # Many documents from one person go to the bulk lane; that does not change the sums.
             documents = [
-                create_document(
+                document_upload(
                     owner,
                     SimpleUploadedFile(
                         f"{name}{n}.pdf", born_digital_pdf([[f"{name} document {n}, page {p}"] for p in (1, 2)])
@@ -247,9 +257,17 @@ def run_eta(options) -> None:
     predictions = list(
         Prediction.objects.filter(document__in=measured).exclude(actual_start=None).exclude(predicted_start_p50=None)
     )
-    errors = [abs((p.actual_start - p.predicted_start_p50).total_seconds()) for p in predictions]
-    waits = [(p.actual_start - p.document.created_at).total_seconds() for p in predictions]
-    inside = sum(1 for p in predictions if p.actual_start <= p.predicted_start_p90)
+    errors: list[float] = []
+    waits: list[float] = []
+    inside = 0
+    for p in predictions:
+        # None of these is None, by the query (p90 is recorded with p50): this narrows the types.
+        if p.actual_start is None or p.predicted_start_p50 is None or p.predicted_start_p90 is None:
+            continue
+        errors.append(abs((p.actual_start - p.predicted_start_p50).total_seconds()))
+        waits.append((p.actual_start - p.document.created_at).total_seconds())
+        if p.actual_start <= p.predicted_start_p90:
+            inside += 1
     print(
         f"\n{options.batch} documents through real workers: {len(errors)} predictions measured\n"
         f"  median |actual start - predicted p50|  {statistics.median(errors):.1f} s"

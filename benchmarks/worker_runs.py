@@ -11,10 +11,15 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import psutil
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -127,7 +132,7 @@ class Workers:
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = env
         self.log_path = log_path
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self.sampler: TreeSampler | None = None
         self.spawn_seconds = 0.0
 
@@ -135,7 +140,7 @@ class Workers:
         flush_redis(self.env["REDIS_URL"])
         started = time.perf_counter()
         with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
+            process = self.process = subprocess.Popen(
                 [
                     PYTHON,
                     "manage.py",
@@ -152,9 +157,9 @@ class Workers:
                 start_new_session=True,  # Ctrl-C reaches us only; we stop the whole group ourselves
             )
         try:
-            self._wait_until_ready(timeout=120)
+            self._wait_until_ready(process, timeout=120)
             self.spawn_seconds = time.perf_counter() - started
-            self.sampler = TreeSampler(self.process.pid)
+            self.sampler = TreeSampler(process.pid)
             self.sampler.start()
         except BaseException:
             self.stop()
@@ -164,15 +169,15 @@ class Workers:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def _wait_until_ready(self, timeout: float) -> None:
+    def _wait_until_ready(self, process: "subprocess.Popen[bytes]", timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.log_path.read_text(errors="replace").count("Worker process is ready for action.") >= (
                 WORKER_PROCESSES
             ):
                 return
-            if self.process.poll() is not None:
-                raise RuntimeError(f"rundramatiq exited with {self.process.returncode}:\n{self.log_tail()}")
+            if process.poll() is not None:
+                raise RuntimeError(f"rundramatiq exited with {process.returncode}:\n{self.log_tail()}")
             time.sleep(0.05)
         raise RuntimeError(f"workers not ready after {timeout} s:\n{self.log_tail()}")
 
@@ -210,7 +215,7 @@ class Run:
     seconds: float  # Document.created_at (enqueue) -> finished_at (completion)
     wall_seconds: float  # before create_document -> completion seen by polling
     start_latency: float  # created_at -> started_at: the start_document message waiting for a worker
-    page_rows: list[dict]
+    page_rows: list[dict[str, Any]]
     workers: dict[int, ProcessPeak]
     tools: dict[int, ProcessPeak]
     worker_cpu: dict[int, tuple[float, float, float, float]]
@@ -220,7 +225,7 @@ class Run:
     postgres_cpu: float  # CPU seconds of the PostgreSQL backends serving the benchmark's database
     spawn_seconds: float
     samples: int
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def pages_per_second(self) -> float:
@@ -229,7 +234,9 @@ class Run:
     @property
     def read_seconds(self) -> float:
         """Enqueue -> the last page stored: conversion and reading, before the extraction passes."""
-        return (max(row["done_at"] for row in self.page_rows) - self.extra["created_at"]).total_seconds()
+        last_stored: datetime = max(row["done_at"] for row in self.page_rows)
+        created: datetime = self.extra["created_at"]
+        return (last_stored - created).total_seconds()
 
     def worker_peaks(self) -> list[ProcessPeak]:
         return sorted(self.workers.values(), key=lambda p: p.pid)
@@ -243,7 +250,8 @@ class Run:
     def cpu_bound_ceiling(self) -> float:
         """Pages/s on dedicated cores if every core did nothing but this pipeline's work."""
         own, children = self.cpu_per_page()
-        return psutil.cpu_count() / (own + children + self.postgres_cpu / self.pages)
+        cores: int = psutil.cpu_count()
+        return cores / (own + children + self.postgres_cpu / self.pages)
 
     def stage_mean(self, stage: str) -> float:
         values = [row["timings"].get(stage, 0.0) for row in self.page_rows]
@@ -258,7 +266,8 @@ def this_process_cpu() -> float:
 def machine_busy() -> float:
     """CPU seconds the whole machine has been busy (guest time is already inside user time)."""
     t = psutil.cpu_times()
-    return t.user + t.nice + t.system + t.irq + t.softirq + t.steal
+    busy: float = t.user + t.nice + t.system + t.irq + t.softirq + t.steal
+    return busy
 
 
 def _postgres_cpu(database: str) -> dict[int, float]:
@@ -271,24 +280,28 @@ def _postgres_cpu(database: str) -> dict[int, float]:
     return found
 
 
-def run_document(owner, env: dict[str, str], workdir: Path, label: str, name: str, data: bytes, pages: int) -> Run:
+def run_document(
+    owner: "User", env: dict[str, str], workdir: Path, label: str, name: str, data: bytes, pages: int
+) -> Run:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from documents.models import Document
-    from documents.services import create_document
+    from documents.services import document_upload
 
     migrate(env)  # untimed; the code under test may have gained a migration since the last run
     with Workers(env, workdir / f"workers-{label}.log") as workers:
-        cpu_before = workers.sampler.cpu_snapshot()
+        process, sampler = workers.process, workers.sampler
+        assert process is not None and sampler is not None  # started by Workers.__enter__
+        cpu_before = sampler.cpu_snapshot()
         system_before = machine_busy()
         self_before = this_process_cpu()
         database = urlsplit(env["DATABASE_URL"]).path.lstrip("/")
         postgres_before = _postgres_cpu(database)
         clock = time.perf_counter()
-        document = create_document(owner, SimpleUploadedFile(name, data, content_type="application/pdf"))
+        document = document_upload(owner, SimpleUploadedFile(name, data, content_type="application/pdf"))
         progress, progressed_at = -1, time.monotonic()
         while True:
-            status, done = Document.objects.filter(id=document.id).values_list("status", "pages_done").first()
+            status, done = Document.objects.values_list("status", "pages_done").get(id=document.id)
             if status in Document.FINISHED:
                 break
             if done != progress:
@@ -298,7 +311,7 @@ def run_document(owner, env: dict[str, str], workdir: Path, label: str, name: st
                     f"{label}: no page finished for {STALL_SECONDS} s ({done} done, status {status}):\n"
                     f"{workers.log_tail()}"
                 )
-            if workers.process.poll() is not None:
+            if process.poll() is not None:
                 raise RuntimeError(f"{label}: workers exited:\n{workers.log_tail()}")
             if "Traceback (most recent call last)" in workers.log_path.read_text(errors="replace"):
                 # A page that fails and is retried makes the figures meaningless: stop and show why.
@@ -309,22 +322,19 @@ def run_document(owner, env: dict[str, str], workdir: Path, label: str, name: st
         busy = machine_busy() - system_before
         postgres_after = _postgres_cpu(database)
         postgres = sum(cpu - postgres_before.get(pid, 0.0) for pid, cpu in postgres_after.items())
-        cpu_after = workers.sampler.cpu_snapshot()
+        cpu_after = sampler.cpu_snapshot()
         document.refresh_from_db()
         if document.status != Document.Status.COMPLETED:
             raise RuntimeError(f"{label}: document {document.status}: {document.error}\n{workers.log_tail()}")
+        # A completed document has all three: this narrows their types.
+        assert document.page_count is not None and document.started_at and document.finished_at
         warnings = workers.log_path.read_text(errors="replace").count(" WARNING ")
         per_worker: dict[str, int] = {}
         if "lease_owner" in {f.name for f in document.pages.model._meta.get_fields()}:
             for owner_id in document.pages.values_list("lease_owner", flat=True):
                 per_worker[owner_id or "?"] = per_worker.get(owner_id or "?", 0) + 1
         rows = list(document.pages.order_by("number").values("number", "source", "timings", "done_at", "image", "text"))
-    worker_cpu = {
-        pid: tuple(
-            after - before for after, before in zip(cpu_after[pid], cpu_before.get(pid, (0, 0, 0, 0)), strict=True)
-        )
-        for pid in cpu_after
-    }
+    worker_cpu = {pid: _cpu_between(cpu_before.get(pid, (0, 0, 0, 0)), cpu_after[pid]) for pid in cpu_after}
     tree_cpu = sum(sum(times) for times in worker_cpu.values())  # workers, their tools, the main process
     main_cpu = sum(worker_cpu.pop(0, (0.0,)))
     return Run(
@@ -333,16 +343,17 @@ def run_document(owner, env: dict[str, str], workdir: Path, label: str, name: st
         seconds=(document.finished_at - document.created_at).total_seconds(),
         wall_seconds=wall,
         start_latency=(document.started_at - document.created_at).total_seconds(),
-        page_rows=[{**row, "text_chars": len(row.pop("text"))} for row in rows],
-        workers=workers.sampler.workers,
-        tools=workers.sampler.tools,
+        # Each row keeps its text too: the copy is made before the length is taken, as it always was.
+        page_rows=[{**row, "text_chars": len(row["text"])} for row in rows],
+        workers=sampler.workers,
+        tools=sampler.tools,
         worker_cpu=worker_cpu,
         system_busy_cores=busy / wall,
         other_cores=max(0.0, busy - tree_cpu - own_cpu - postgres) / wall,
         postgres_cpu=postgres,
         main_cpu=main_cpu,
         spawn_seconds=workers.spawn_seconds,
-        samples=workers.sampler.samples,
+        samples=sampler.samples,
         extra={
             "per_worker": per_worker,
             "warnings": warnings,
@@ -351,6 +362,13 @@ def run_document(owner, env: dict[str, str], workdir: Path, label: str, name: st
             "timings": document.timings,
         },
     )
+
+
+def _cpu_between(
+    before: tuple[float, float, float, float], after: tuple[float, float, float, float]
+) -> tuple[float, float, float, float]:
+    """CPU seconds spent between two snapshots, field by field."""
+    return (after[0] - before[0], after[1] - before[1], after[2] - before[2], after[3] - before[3])
 
 
 def reads(run: Run) -> list[tuple[float, float]]:
@@ -370,16 +388,17 @@ def inter_read_gaps(run: Run) -> list[float]:
     storing the pages (DB transaction), acking and fetching messages, and looking the document
     up again.
     """
-    ends = [None] * WORKER_PROCESSES
-    gaps = []
+    ends: list[float | None] = [None] * WORKER_PROCESSES  # when each worker's last read ended
+    gaps: list[float] = []
     for start, end in reads(run):
         free = [i for i, e in enumerate(ends) if e is None or e <= start + 0.005]
         if free:
             slot = max(free, key=lambda i: ends[i] or 0.0)
-            if ends[slot] is not None:
-                gaps.append(max(0.0, start - ends[slot]))
-        else:
-            slot = min(range(len(ends)), key=lambda i: ends[i])
+            previous_end = ends[slot]
+            if previous_end is not None:
+                gaps.append(max(0.0, start - previous_end))
+        else:  # every worker has ended a read (no None)
+            slot = min(range(len(ends)), key=lambda i: ends[i] or 0.0)
         ends[slot] = end
     return gaps
 

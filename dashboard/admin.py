@@ -4,6 +4,8 @@ Documents, jobs, attempts, pages and workers are registered by their own apps. T
 uploads or workers is shown through the admin's escaping, never marked safe.
 """
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -11,9 +13,16 @@ from django.http import HttpRequest
 from dashboard.models import Alert, AlertRule, AuditLog
 from dashboard.services import operations
 
+if TYPE_CHECKING:
+    AlertRuleAdminBase = admin.ModelAdmin[AlertRule]
+    AlertAdminBase = admin.ModelAdmin[Alert]
+    AuditLogAdminBase = admin.ModelAdmin[AuditLog]
+else:  # ModelAdmin cannot be subscripted at run time (without django_stubs_ext.monkeypatch())
+    AlertRuleAdminBase = AlertAdminBase = AuditLogAdminBase = admin.ModelAdmin
+
 
 @admin.register(AlertRule)
-class AlertRuleAdmin(admin.ModelAdmin):
+class AlertRuleAdmin(AlertRuleAdminBase):
     list_display = (
         "key", "name", "kind", "queue", "warning_threshold", "critical_threshold",
         "duration_seconds", "resolve_after_seconds", "enabled",
@@ -24,7 +33,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(AlertAdminBase):
     list_display = (
         "rule",
         "subject",
@@ -56,7 +65,7 @@ class AlertAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(AuditLogAdminBase):
     list_display = ("at", "username", "source", "action", "target_type", "target_id", "detail")
     list_filter = ("source", "action", "target_type")
     search_fields = ("username", "action", "target_id", "detail")

@@ -5,6 +5,7 @@ writes <polyline> and <rect> elements with them (autoescaped like any other valu
 """
 
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 COLOURS = {"pages": "#1f6feb", "documents": "#137333", "failures": "#b3261e", "documents_failed": "#e37400"}
 LABELS = {
@@ -15,6 +16,59 @@ LABELS = {
 }
 # Three charts side by side in the dashboard's 1200 px column.
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 350, 170, 36, 22, 10
+
+
+class Line(TypedDict):
+    name: str
+    label: str
+    colour: str
+    points: str  # "x,y x,y …", for <polyline points>
+    last: float
+    total: int  # events over the whole chart
+
+
+class AxisLabel(TypedDict):
+    x: float
+    text: str
+
+
+class AxisTick(TypedDict):
+    y: float
+    text: str
+
+
+class LineChart(TypedDict):
+    title: str
+    width: int
+    height: int
+    left: int
+    right: int
+    bottom: int
+    lines: list[Line]
+    x_labels: list[AxisLabel]
+    y_ticks: list[AxisTick]
+    label_y: int
+
+
+class Bar(TypedDict):
+    x: float
+    w: float
+    y: float
+    h: float
+    cx: float
+    label: str
+    count: int
+    count_y: float
+
+
+class BarChart(TypedDict):
+    title: str
+    width: int
+    height: int
+    bars: list[Bar]
+    colour: str
+    label_y: int
+    total: int
 
 
 def _nice_max(value: float) -> float:
@@ -28,7 +82,7 @@ def _nice_max(value: float) -> float:
     return float(10 * magnitude)
 
 
-def line_chart(series: dict[str, list[float]], first_bucket: str, step_seconds: int, title: str) -> dict:
+def line_chart(series: dict[str, list[float]], first_bucket: str, step_seconds: int, title: str) -> LineChart:
     """Lines of several series sharing an x axis of equal buckets starting at `first_bucket`."""
     length = max((len(values) for values in series.values()), default=0)
     top = _nice_max(max((max(values, default=0) for values in series.values()), default=0))
@@ -40,7 +94,7 @@ def line_chart(series: dict[str, list[float]], first_bucket: str, step_seconds: 
     def y(v: float) -> float:
         return round(TOP + plot_h - plot_h * v / top, 1)
 
-    lines = [
+    lines: list[Line] = [
         {
             "name": name,
             "label": LABELS.get(name, name),
@@ -54,11 +108,11 @@ def line_chart(series: dict[str, list[float]], first_bucket: str, step_seconds: 
     start = datetime.fromisoformat(first_bucket)
     # A week of hours is labelled by day; an hour or a day by the time of day.
     fmt, every = ("%a", 24) if step_seconds >= 3600 and length > 24 else ("%H:%M", max(length // 6, 1))
-    x_labels = [
+    x_labels: list[AxisLabel] = [
         {"x": x(i), "text": (start + timedelta(seconds=step_seconds * i)).strftime(fmt)}
         for i in range(0, length, every)
     ]
-    y_ticks = [{"y": y(top * f), "text": f"{top * f:g}"} for f in (0, 0.5, 1)]
+    y_ticks: list[AxisTick] = [{"y": y(top * f), "text": f"{top * f:g}"} for f in (0, 0.5, 1)]
     return {
         "title": title,
         "width": WIDTH,
@@ -73,13 +127,13 @@ def line_chart(series: dict[str, list[float]], first_bucket: str, step_seconds: 
     }
 
 
-def bar_chart(labels: list[str], counts: list[int], title: str, colour: str = "#1f6feb") -> dict:
+def bar_chart(labels: list[str], counts: list[int], title: str, colour: str = "#1f6feb") -> BarChart:
     """Vertical bars, one per bucket, with the count above each."""
     width, height, bottom, top_pad = 350, 150, 34, 16
     top = max(counts, default=0) or 1
     slot = (width - 10) / max(len(counts), 1)
     plot_h = height - bottom - top_pad
-    bars = []
+    bars: list[Bar] = []
     for i, (label, count) in enumerate(zip(labels, counts, strict=True)):
         h = round(plot_h * count / top, 1)
         bars.append(

@@ -11,12 +11,14 @@ scrapers); counters and histograms from `MetricTally`, which only ever goes up.
 """
 
 import logging
+from collections.abc import Iterator
 
 from django.db.models import Count
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from dashboard.figures import SnapshotData
 from dashboard.models import Alert, DashboardSnapshot
 from dashboard.services import snapshot as snapshots
 from processing import tallies
@@ -30,9 +32,9 @@ class SnapshotCollector:
 
     def __init__(self, current: DashboardSnapshot) -> None:
         self.current = current
-        self.data = current.data or {}
+        self.data: SnapshotData = current.data or SnapshotData()
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         yield from self._queues()
         yield from self._database()
         yield from self._workers()
@@ -40,7 +42,7 @@ class SnapshotCollector:
         yield from self._tallies()
         yield from self._alerts()
 
-    def _queues(self):
+    def _queues(self) -> Iterator[Metric]:
         queues = self.data.get("queues", {})
         depth = GaugeMetricFamily(
             "exora_queue_messages", "Messages in a Dramatiq queue, by state.", labels=["queue", "state"]
@@ -56,7 +58,7 @@ class SnapshotCollector:
         up.add_metric([], 1.0 if queues.get("redis") is not None else 0.0)
         yield from (depth, age, up)
 
-    def _database(self):
+    def _database(self) -> Iterator[Metric]:
         database = self.data.get("queues", {}).get("database", {})
         documents = GaugeMetricFamily("exora_documents", "Documents by status.", labels=["status"])
         for status, n in (database.get("documents") or {}).items():
@@ -71,7 +73,7 @@ class SnapshotCollector:
         oldest.add_metric(["page"], database.get("oldest_pending_page_seconds") or 0.0)
         yield from (documents, pages, oldest)
 
-    def _workers(self):
+    def _workers(self) -> Iterator[Metric]:
         workers = GaugeMetricFamily("exora_workers", "Worker processes by liveness.", labels=["state"])
         for state, n in (self.data.get("worker_counts") or {}).items():
             workers.add_metric([state], n)
@@ -79,8 +81,8 @@ class SnapshotCollector:
         rss.add_metric([], sum(w["rss_bytes"] for w in self.data.get("workers", []) if w["state"] == "alive"))
         yield from (workers, rss)
 
-    def _capacity(self):
-        capacity = self.data.get("capacity") or {}
+    def _capacity(self) -> Iterator[Metric]:
+        capacity = self.data.get("capacity", {})
         for name, key, text in (
             ("exora_backlog_pages", "backlog_pages", "Pages waiting to be read, queued documents at average size."),
             ("exora_backlog_seconds", "backlog_seconds", "Page-weighted backlog: waiting pages x seconds per page."),
@@ -91,10 +93,11 @@ class SnapshotCollector:
             ("exora_target_wait_seconds", "target_wait_seconds", "The wait a job should not exceed."),
         ):
             family = GaugeMetricFamily(name, text)
-            family.add_metric([], float(capacity.get(key) or 0.0))
+            value = capacity.get(key)  # a number, or None (or absent) when it cannot be known yet
+            family.add_metric([], float(value) if isinstance(value, int | float) else 0.0)
             yield family
 
-    def _tallies(self):
+    def _tallies(self) -> Iterator[Metric]:
         rows = {(t.name, t.label): t for t in MetricTally.objects.all()}
         pages = CounterMetricFamily("exora_pages_processed", "Pages read and stored.")
         documents = CounterMetricFamily(
@@ -123,7 +126,7 @@ class SnapshotCollector:
                 wait.add_metric([], _buckets(tally), tally.total)
         yield from (pages, recovered, documents, failed, stage, wait)
 
-    def _alerts(self):
+    def _alerts(self) -> Iterator[Metric]:
         firing = GaugeMetricFamily("exora_alerts_firing", "Alerts firing, by severity.", labels=["severity"])
         counts = dict(
             Alert.objects.filter(state=Alert.State.FIRING).values_list("severity").annotate(n=Count("id")).order_by()

@@ -3,11 +3,14 @@
 Cheap, per request: the figures themselves were computed once (services/snapshot.py).
 """
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import TypedDict
 
 from django.utils import timezone
 
 from dashboard import charts
+from dashboard.figures import FailureGroup, Percentiles, RedisQueueFigures, SeriesName, SnapshotData, WorkerRow
 from dashboard.models import Alert, AlertRule
 
 WINDOW_TITLES = {"hour": "Last hour, by minute", "day": "Last day, by hour", "week": "Last week, by hour"}
@@ -21,38 +24,90 @@ TIMING_ROWS = (
     ("page_text_layer", "Page: text layer"),
     ("page_total", "Page: total"),
 )
+SERIES_NAMES: tuple[SeriesName, ...] = ("pages", "documents", "failures", "documents_failed")
 
 
-def queue_rows(data: dict) -> list[dict]:
+class QueueRow(RedisQueueFigures):
+    target: float
+    over_target: bool
+
+
+class TimingRow(Percentiles):
+    label: str
+
+
+class AlertLists(TypedDict):
+    firing: list[Alert]
+    pending: list[Alert]
+    history: list[Alert]
+    rules: int  # how many rules there are
+
+
+class Summary(TypedDict):
+    """The tiles at the top of the page."""
+
+    verdict: str  # "healthy", "warning" or "critical"
+    workers_alive: int
+    workers_unwell: int
+    waiting_messages: int | None  # None: Redis could not say
+    oldest_age_seconds: float | None
+    target_wait_seconds: float | None
+    pending_pages: int
+    advice: str
+    firing: int
+
+
+class PageContext(TypedDict):
+    """What the dashboard's templates get. `database` and `capacity` are empty until the first
+    snapshot is computed (the templates show blanks): any mapping will do for them."""
+
+    data: SnapshotData
+    computed_at: datetime | None
+    age_seconds: float | None
+    summary: Summary
+    queue_rows: list[QueueRow]
+    redis_error: str
+    redis_available: bool
+    database: Mapping[str, object]
+    workers: list[WorkerRow]
+    throughput_charts: list[charts.LineChart]
+    timing_rows: list[TimingRow]
+    distribution_charts: list[charts.BarChart]
+    failures: list[FailureGroup]
+    capacity: Mapping[str, object]
+    alerts: AlertLists
+
+
+def queue_rows(data: SnapshotData) -> list[QueueRow]:
     queues = data.get("queues", {})
     target = queues.get("target_wait_seconds") or 0
-    rows = []
+    rows: list[QueueRow] = []
     for queue in queues.get("redis") or []:
         age = queue.get("oldest_age_seconds")
         rows.append({**queue, "target": target, "over_target": age is not None and age > target})
     return rows
 
 
-def throughput_charts(data: dict) -> list[dict]:
-    figures = data.get("throughput") or {}
+def throughput_charts(data: SnapshotData) -> list[charts.LineChart]:
+    figures = data.get("throughput", {})
     starts = figures.get("bucket_starts") or {}
     result = []
     for window, title in WINDOW_TITLES.items():
         if window not in starts:
             continue
-        series = {name: figures[name][window] for name in ("pages", "documents", "failures", "documents_failed")}
+        series: dict[str, list[float]] = {name: figures[name][window] for name in SERIES_NAMES}
         if window != "hour":
             series = {name: values[-24:] if window == "day" else values for name, values in series.items()}
         result.append(charts.line_chart(series, starts[window], WINDOW_STEPS[window], title))
     return result
 
 
-def timing_rows(data: dict) -> list[dict]:
+def timing_rows(data: SnapshotData) -> list[TimingRow]:
     timings = data.get("timings") or {}
     return [{"label": label, **timings.get(key, {"p50": None, "p95": None, "n": 0})} for key, label in TIMING_ROWS]
 
 
-def distribution_charts(data: dict) -> list[dict]:
+def distribution_charts(data: SnapshotData) -> list[charts.BarChart]:
     distributions = data.get("distributions") or {}
     specs = (
         ("pages", "Document size (pages), last 7 days", "#1f6feb"),
@@ -66,7 +121,7 @@ def distribution_charts(data: dict) -> list[dict]:
     ]
 
 
-def alert_lists(limit: int = 20) -> dict:
+def alert_lists(limit: int = 20) -> AlertLists:
     """Alerts are state, not figures: read live, so an acknowledgement shows at once."""
     open_alerts = list(
         Alert.objects.filter(state__in=Alert.OPEN).select_related("rule", "acknowledged_by").order_by("-started_at")
@@ -82,13 +137,13 @@ def alert_lists(limit: int = 20) -> dict:
     }
 
 
-def summary(data: dict, alerts: dict) -> dict:
+def summary(data: SnapshotData, alerts: AlertLists) -> Summary:
     counts = data.get("worker_counts") or {}
     rows = queue_rows(data)
-    database = (data.get("queues") or {}).get("database") or {}
+    database = data.get("queues", {}).get("database", {})
     waiting = sum(r["ready"] + r["delayed"] for r in rows) if rows else None
     oldest = max((r["oldest_age_seconds"] or 0 for r in rows), default=None) if rows else None
-    capacity = data.get("capacity") or {}
+    capacity = data.get("capacity", {})
     firing = alerts["firing"]
     verdict = "healthy"
     if any(a.severity == Alert.Severity.CRITICAL for a in firing):
@@ -101,14 +156,14 @@ def summary(data: dict, alerts: dict) -> dict:
         "workers_unwell": counts.get("stale", 0) + counts.get("dead", 0),
         "waiting_messages": waiting,
         "oldest_age_seconds": oldest,
-        "target_wait_seconds": (data.get("queues") or {}).get("target_wait_seconds"),
+        "target_wait_seconds": data.get("queues", {}).get("target_wait_seconds"),
         "pending_pages": (database.get("pages") or {}).get("pending", 0),
         "advice": capacity.get("advice", ""),
         "firing": len(firing),
     }
 
 
-def page_context(data: dict, computed_at: datetime | None) -> dict:
+def page_context(data: SnapshotData, computed_at: datetime | None) -> PageContext:
     alerts = alert_lists()
     return {
         "data": data,
@@ -116,14 +171,14 @@ def page_context(data: dict, computed_at: datetime | None) -> dict:
         "age_seconds": round((timezone.now() - computed_at).total_seconds(), 1) if computed_at else None,
         "summary": summary(data, alerts),
         "queue_rows": queue_rows(data),
-        "redis_error": (data.get("queues") or {}).get("redis_error", ""),
-        "redis_available": (data.get("queues") or {}).get("redis") is not None,
-        "database": (data.get("queues") or {}).get("database") or {},
+        "redis_error": data.get("queues", {}).get("redis_error", ""),
+        "redis_available": data.get("queues", {}).get("redis") is not None,
+        "database": data.get("queues", {}).get("database", {}),
         "workers": data.get("workers") or [],
         "throughput_charts": throughput_charts(data),
         "timing_rows": timing_rows(data),
         "distribution_charts": distribution_charts(data),
         "failures": data.get("failures") or [],
-        "capacity": data.get("capacity") or {},
+        "capacity": data.get("capacity", {}),
         "alerts": alerts,
     }

@@ -4,6 +4,8 @@ services (snapshot, operations) and selectors; figures come from the shared snap
 import functools
 import hmac
 from collections.abc import Callable
+from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
@@ -25,7 +27,7 @@ def staff_required(view: View) -> View:
     """Anonymous people are sent to sign in; signed-in people who are not staff are refused."""
 
     @functools.wraps(view)
-    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not (request.user.is_active and request.user.is_staff):
@@ -35,7 +37,11 @@ def staff_required(view: View) -> View:
     return guarded
 
 
-def _context() -> dict:
+class DashboardPage(presenters.PageContext):
+    refresh_seconds: int
+
+
+def _context() -> DashboardPage:
     current = snapshot.current()
     return {
         **presenters.page_context(current.data, current.computed_at),
@@ -69,7 +75,7 @@ def live(request: HttpRequest) -> JsonResponse:
 
 @staff_required
 @require_POST
-def retry_document(request: HttpRequest, document_id) -> HttpResponse:
+def retry_document(request: HttpRequest, document_id: UUID) -> HttpResponse:
     problem = operations.retry_document(str(document_id), request.user)
     if problem:
         messages.warning(request, problem)
@@ -140,7 +146,8 @@ def _database_answers() -> bool:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-            return cursor.fetchone() == (1,)
+            row: tuple[object, ...] | None = cursor.fetchone()
+            return row == (1,)
     except Exception:
         metrics.logger.warning("readyz: the database does not answer", exc_info=True)
         return False

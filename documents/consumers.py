@@ -18,7 +18,7 @@ MIN_INTERVAL = 1.0  # seconds between two messages about one document
 REFUSED = 4401
 
 
-class DocumentStatusConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # channels has no type hints
+class DocumentStatusConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:

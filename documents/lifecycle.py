@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -203,7 +203,7 @@ def document_fail(document_id: str, message: str) -> bool:
     return bool(failed)
 
 
-def document_cancel(document_id: str | UUID, by_user: User) -> Document:
+def document_cancel(document_id: str | UUID, by_user: User | AnonymousUser) -> Document:
     """Stop a queued or running document, for its owner or staff.
 
     Messages still queued for it then do nothing, and a page being read is not stored. The
@@ -222,7 +222,7 @@ def document_cancel(document_id: str | UUID, by_user: User) -> Document:
     return document
 
 
-def document_retry(document_id: str | UUID, by_user: User | None = None) -> Document:
+def document_retry(document_id: str | UUID, by_user: User | AnonymousUser | None = None) -> Document:
     """Queue a failed or cancelled document again; only its pages not read yet are read.
 
     `by_user`, when given, must be the owner or staff, as for `document_cancel`.
@@ -274,7 +274,7 @@ def documents_queue_moved() -> None:
 # --- Helpers ---------------------------------------------------------------------------------------
 
 
-def _locked_for(document_id: str | UUID, user: User | None) -> Document:
+def _locked_for(document_id: str | UUID, user: User | AnonymousUser | None) -> Document:
     """The document, locked; DoesNotExist unless `user` (when given) is its owner or staff.
 
     Other people's documents do not exist for a user, as in `documents.selectors`.

@@ -63,7 +63,8 @@ def shell_script(path: Path, body: str) -> Path:
     return path
 
 
-def replace_stored_file(name: str, content: bytes) -> None:
+def replace_stored_file(name: str | None, content: bytes) -> None:
     """Put other bytes in a stored file, as a damaged disk or a bad copy would."""
+    assert name, "a file field with no file"
     default_storage.delete(name)
     assert default_storage.save(name, ContentFile(content)) == name

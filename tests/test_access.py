@@ -4,6 +4,7 @@ import json
 import uuid
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
@@ -21,19 +22,21 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def web_client(person):
+# The return is left untyped: Django's stubs type a test response without the streaming_content
+# that these tests read from file downloads.
+def web_client(person: User):
     client = Client()
     client.force_login(person)
     return client
 
 
-def api_client_for(person):
+def api_client_for(person: User) -> APIClient:
     client = APIClient()
     client.force_authenticate(person)
     return client
 
 
-def upload(person, name, line):
+def upload(person: User, name: str, line: str) -> Document:
     response = api_client_for(person).post(
         "/api/v1/documents/", {"file": SimpleUploadedFile(name, png([line]))}, format="multipart"
     )
@@ -53,7 +56,7 @@ def documents(user, other_user, stub_broker, stub_worker):
     return mine, theirs
 
 
-def web_urls(document_id):
+def web_urls(document_id: object) -> list[str]:
     return [
         f"/documents/{document_id}/",
         f"/documents/{document_id}/pages/1.jpg",
@@ -63,7 +66,7 @@ def web_urls(document_id):
     ]
 
 
-def api_urls(document_id):
+def api_urls(document_id: object) -> list[str]:
     return [
         f"/api/v1/documents/{document_id}/",
         f"/api/v1/documents/{document_id}/result/",

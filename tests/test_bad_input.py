@@ -131,7 +131,7 @@ def test_repairable_pdfs_are_accepted_and_read(api_client, stub_broker, stub_wor
     texts = {}
     for document in Document.objects.filter(id__in=ids):
         assert document.status == Document.Status.COMPLETED, document.error
-        assert document.readable_file and default_storage.exists(document.readable_file.name)  # read instead
+        assert document.readable_file and default_storage.exists(str(document.readable_file.name))  # read instead
         texts[document.original_name] = document.pages.get(number=1).text
     assert "Repaired cross reference table reads fine" in texts["broken.pdf"]
     assert "Empty password opens this record" in texts["open.pdf"]

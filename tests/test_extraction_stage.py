@@ -2,6 +2,7 @@
 
 import io
 import json
+from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -37,13 +38,13 @@ def upload(client, name: str, content: bytes) -> Document:
     return Document.objects.get(id=response.json()["id"])
 
 
-def only(records: list[dict], **fields) -> dict:
+def only(records: list[dict[str, Any]], **fields: object) -> dict[str, Any]:
     found = [r for r in records if all(r.get(k) == v for k, v in fields.items())]
     assert len(found) == 1, (fields, records)
     return found[0]
 
 
-def assert_records_of_the_note(result: dict) -> None:
+def assert_records_of_the_note(result: dict[str, Any]) -> None:
     """The encounter and records RECORD holds, each tied to page 1 and its words."""
     (encounter,) = result["encounters"]
     assert (encounter["type"], encounter["pages"], encounter["start_date"]) == ("progress_note", [1], "2024-03-14")

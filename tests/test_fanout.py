@@ -5,6 +5,9 @@ import io
 import json
 import logging
 import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import dramatiq
 import pytest
@@ -18,6 +21,7 @@ from documents import services as document_services
 from documents.models import Document
 from processing import actors, options, pipeline
 from processing.engine.reader import read_page
+from processing.engine.results import PageResult
 from processing.models import Page
 from tests.conftest import drain, source_file, start_document
 from tests.factories import png, scanned_pdf
@@ -25,7 +29,7 @@ from tests.factories import png, scanned_pdf
 PAGES = 50
 
 
-def line(number):
+def line(number: int) -> str:
     return f"Sheet {number} vitals code {number * 37}"
 
 
@@ -40,18 +44,18 @@ def fifty_pages():
     return scanned_pdf([[line(n)] for n in range(1, PAGES + 1)], height_in=1.0)
 
 
-def snapshot(document):
+def snapshot(document: Document) -> tuple[str, int, datetime | None, list[tuple[Any, ...]]]:
     """What must not change once a document is complete: its counters and every stored page."""
     document.refresh_from_db()
     pages = document.pages.order_by("number").values_list("number", "status", "text", "words", "done_at", "image")
     return document.status, document.pages_done, document.finished_at, list(pages)
 
 
-def completion_logs(caplog, document):
+def completion_logs(caplog: pytest.LogCaptureFixture, document: Document) -> list[logging.LogRecord]:
     return [r for r in caplog.records if str(document.id) in r.getMessage() and "completed" in r.getMessage()]
 
 
-def assert_read_page_by_page(document):
+def assert_read_page_by_page(document: Document) -> None:
     document.refresh_from_db()
     assert document.status == Document.Status.COMPLETED, document.error
     assert document.page_count == PAGES
@@ -62,6 +66,7 @@ def assert_read_page_by_page(document):
         assert page.status == Page.Status.DONE
         assert page.source == "ocr"
         assert page.text == line(page.number), page.number
+        assert page.image.name is not None  # narrows the type
         assert default_storage.exists(page.image.name), page.number
     # each page has its own display image
     assert len({p.image.name for p in pages}) == PAGES
@@ -131,7 +136,7 @@ def test_each_page_message_delivered_twice_before_any_is_read(
     assert stub_broker.dead_letters == []
 
 
-def _read(document, number, workdir):
+def _read(document: Document, number: int, workdir: Path) -> tuple[PageResult, Path]:
     workdir.mkdir()
     source = source_file(document.id, workdir)
     return read_page(source, document.mime_type, number, workdir, options.read_options(document.ocr_mode))
@@ -208,6 +213,7 @@ def test_store_page_again_keeps_the_stored_image(user, tmp_path):
     result, display = _read(document, 1, tmp_path / "first")
     assert pipeline.store_pages(str(document.id), [(result, display)])
     page = Page.objects.get(document=document, number=1)
+    assert page.image.name is not None  # narrows the type
     with default_storage.open(page.image.name, "rb") as stored:
         original = stored.read()
 
@@ -218,11 +224,12 @@ def test_store_page_again_keeps_the_stored_image(user, tmp_path):
 
     # THEN the stored page keeps the image that goes with its text
     page.refresh_from_db()
+    assert page.image.name is not None  # narrows the type
     with default_storage.open(page.image.name, "rb") as stored:
         assert stored.read() == original
 
 
-def _jpeg_of(png_bytes):
+def _jpeg_of(png_bytes: bytes) -> bytes:
     buffer = io.BytesIO()
     Image.open(io.BytesIO(png_bytes)).convert("RGB").save(buffer, "JPEG")
     return buffer.getvalue()

@@ -200,7 +200,7 @@ def test_a_live_lease_is_left_alone(api_client, stub_broker):
 def redis_broker():
     client = redis.Redis.from_url(FAULTS_REDIS_URL)
     client.flushdb()
-    yield RedisBroker(url=FAULTS_REDIS_URL)
+    yield RedisBroker(url=FAULTS_REDIS_URL)  # type: ignore[no-untyped-call, unused-ignore]  # dramatiq: __init__ untyped
     client.flushdb()
 
 

@@ -25,5 +25,6 @@ def test_uploaded_scan_is_read_page_by_page(api_client, stub_broker, stub_worker
     for number, page in enumerate(pages, start=1):
         assert page.source == "ocr"
         assert f"number {number} was uneventful" in page.text
+        assert page.mean_confidence is not None  # narrows the type
         assert page.mean_confidence > 80
     assert {"wait", "conversion", "ocr", "total"} <= document.timings.keys()

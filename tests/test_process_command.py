@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -19,7 +20,7 @@ SCAN_LINE = "Blood glucose 5.4 mmol/L fasting."
 DIGITAL_LINES = ["Referral letter for cardiology review.", "Echocardiogram booked for March."]
 
 
-def run_process(*args):
+def run_process(*args: object) -> tuple[int, list[dict[str, Any]], str]:
     """Run the command as a user would, in a fresh process; return (exit code, JSON lines)."""
     completed = subprocess.run(
         [sys.executable, "manage.py", "process", *map(str, args)],
@@ -35,7 +36,7 @@ def run_process(*args):
     return completed.returncode, [json.loads(line) for line in lines], completed.stderr
 
 
-def call_process(*args):
+def call_process(*args: object) -> list[dict[str, Any]]:
     """Run the command in this process (no interpreter start-up); return its JSON lines."""
     out = io.StringIO()
     call_command("process", *map(str, args), "--json", stdout=out)
@@ -55,7 +56,7 @@ def files(tmp_path):
     return paths
 
 
-def assert_result_shape(result):
+def assert_result_shape(result: dict[str, Any]) -> None:
     assert set(result) == {"file", "status", "error", "pages", "timings", "encounters", "records"}
     assert isinstance(result["encounters"], list) and isinstance(result["records"], dict)
     for page in result["pages"]:

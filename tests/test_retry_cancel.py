@@ -3,7 +3,6 @@
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
@@ -66,6 +65,7 @@ def test_every_run_of_a_good_document_is_recorded(api_client, stub_broker, stub_
     for attempt in attempts:
         assert attempt.outcome == Attempt.Outcome.SUCCEEDED
         assert attempt.worker == identity.worker_name()
+        assert attempt.finished_at is not None  # narrows the type
         assert attempt.started_at <= attempt.finished_at
         assert attempt.error_class == attempt.message == ""
 
@@ -153,7 +153,7 @@ def test_permanent_error_fails_once_and_retry_after_repair_completes(
 ):
     # GIVEN an accepted upload whose stored file is damaged before a worker reads it
     document = upload(api_client, "repairable.pdf", born_digital_pdf([["Readable again after the repair"]]))
-    with default_storage.open(document.file.name, "rb") as stored:
+    with document.file.open("rb") as stored:
         good_bytes = stored.read()
     replace_stored_file(document.file.name, (DATA / "invalid.pdf").read_bytes())
 

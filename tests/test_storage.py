@@ -10,7 +10,6 @@ import urllib.request
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from documents.models import Document
@@ -47,7 +46,7 @@ def test_originals_and_page_images_live_in_the_bucket(api_client, web_client, s3
     # AND its owner gets each page's image, streamed through the ownership check, as stored
     response = web_client.get(f"/documents/{scan.id}/pages/1.jpg")
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
-    with default_storage.open(pages[0].image.name, "rb") as stored:
+    with pages[0].image.open("rb") as stored:
         assert b"".join(response.streaming_content) == stored.read()
 
 
@@ -124,14 +123,14 @@ def test_a_stored_file_changed_after_upload_is_read_as_stored_not_from_the_cache
 ):
     # GIVEN a document whose file is in the cache, then replaced in the bucket
     document = upload(api_client, "note.pdf", born_digital_pdf([["The first version."]]))
-    cached = files.cached_source(document.file.name, document.sha256, tmp_path)
+    cached = files.cached_source(str(document.file.name), document.sha256, tmp_path)
     assert cached.parent == Path(settings.EXORA_CACHE_DIR) and cached.read_bytes()[:4] == b"%PDF"
     replacement = born_digital_pdf([["A second version, stored later."]])
     replace_stored_file(document.file.name, replacement)
     cached.unlink()
 
     # WHEN a worker fetches it again
-    fetched = files.cached_source(document.file.name, document.sha256, tmp_path)
+    fetched = files.cached_source(str(document.file.name), document.sha256, tmp_path)
 
     # THEN it reads what is stored, from its scratch folder, and the cache keeps no such content
     assert fetched.parent == tmp_path and fetched.read_bytes() == replacement

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
 
+from dashboard.figures import Capacity, Measurements
 from documents.models import Document
 from processing.models import Page
 
@@ -48,7 +49,7 @@ def _steady_slots(arrival: float, service: float, target: float) -> int:
     return slots
 
 
-def measurements(now: datetime) -> dict:
+def measurements(now: datetime) -> Measurements:
     """Arrival rate, per-page service time and backlog, from the database."""
     recent = Document.objects.filter(created_at__gte=now - ARRIVAL_WINDOW).aggregate(
         documents=Count("id"), counted=Count("id", filter=Q(page_count__isnull=False)), pages=Sum("page_count")
@@ -90,13 +91,25 @@ def _service_seconds(now: datetime) -> float | None:
     return None
 
 
-def recommendation(measured: dict, slots_now: int, threads_per_worker: int, target_wait: float) -> dict:
+def recommendation(measured: Measurements, slots_now: int, threads_per_worker: int, target_wait: float) -> Capacity:
     """Workers needed against workers running, and the advice in words."""
     arrival = measured["arrival_pages_per_second"]
     service = measured["service_seconds_per_page"]
     backlog = measured["backlog_pages"]
     workers_now = math.ceil(slots_now / threads_per_worker) if slots_now else 0
-    result = {
+    if service is None:
+        slots_needed = workers_needed = 1 if backlog else 0
+        advice = "no pages read recently: no service time to plan with"
+        if backlog and not slots_now:
+            advice = "work is waiting and no worker is alive: start 1 worker"
+    else:
+        steady = _steady_slots(arrival, service, target_wait)
+        # Read the waiting pages within the target while keeping up with the arrivals.
+        drain = math.ceil(arrival * service + backlog * service / target_wait) if backlog else 0
+        slots_needed = min(max(steady, drain, 1 if backlog else 0), MAX_SLOTS)
+        workers_needed = math.ceil(slots_needed / threads_per_worker)
+        advice = _advice(workers_now, workers_needed)
+    return {
         **measured,
         "arrival_pages_per_minute": round(arrival * 60, 2),
         "backlog_seconds": round(backlog * service, 1) if service else None,
@@ -104,23 +117,9 @@ def recommendation(measured: dict, slots_now: int, threads_per_worker: int, targ
         "slots_now": slots_now,
         "workers_now": workers_now,
         "threads_per_worker": threads_per_worker,
-    }
-    if service is None:
-        needed = 1 if backlog else 0
-        advice = "no pages read recently: no service time to plan with"
-        if backlog and not slots_now:
-            advice = "work is waiting and no worker is alive: start 1 worker"
-        return {**result, "slots_needed": needed, "workers_needed": needed, "advice": advice}
-    steady = _steady_slots(arrival, service, target_wait)
-    # Read the waiting pages within the target while keeping up with the arrivals.
-    drain = math.ceil(arrival * service + backlog * service / target_wait) if backlog else 0
-    slots_needed = min(max(steady, drain, 1 if backlog else 0), MAX_SLOTS)
-    workers_needed = math.ceil(slots_needed / threads_per_worker)
-    return {
-        **result,
         "slots_needed": slots_needed,
         "workers_needed": workers_needed,
-        "advice": _advice(workers_now, workers_needed),
+        "advice": advice,
     }
 
 
@@ -135,7 +134,7 @@ def _advice(now: int, needed: int) -> str:
     return f"enough: {needed} needed, {now} alive"
 
 
-def capacity(slots_now: int, now: datetime | None = None) -> dict:
+def capacity(slots_now: int, now: datetime | None = None) -> Capacity:
     now = now or timezone.now()
     threads = max(settings.EXORA_WORKER_THREADS, 1)
     return recommendation(measurements(now), slots_now, threads, float(settings.EXORA_TARGET_WAIT_SECONDS))

@@ -5,14 +5,17 @@ a threshold). A rule with too little data to judge (fewer events than its `min_c
 measures nothing, which counts as clear.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
 
+from dashboard.figures import RedisQueueFigures, SnapshotData
 from dashboard.models import AlertRule
 from dashboard.selectors import queues as queue_selectors
 from dashboard.selectors import workers as worker_selectors
+from dashboard.selectors.queues import RedisClient
 from documents.models import Document
 from processing.models import Attempt, Job
 
@@ -23,14 +26,17 @@ Observations = dict[str, float]
 class Context:
     """What one evaluation round reads: the snapshot, and Redis for windowed queue figures."""
 
-    data: dict
-    client: object | None = None  # a redis client, None with the stub broker
+    data: SnapshotData
+    client: RedisClient | None = None  # None with the stub broker
     namespace: str = "dramatiq"
     evaluated_at: datetime | None = None  # the evaluator's last round, for the watchdog
 
 
+Measure = Callable[[AlertRule, Context, datetime], Observations]
+
+
 def measure(rule: AlertRule, context: Context, now: datetime) -> Observations:
-    measures = {
+    measures: dict[str, Measure] = {
         AlertRule.Kind.QUEUE_DEPTH: _queue_depth,
         AlertRule.Kind.WAIT_TIME: _wait_time,
         AlertRule.Kind.WORKER_MEMORY: _worker_memory,
@@ -46,7 +52,7 @@ def measure(rule: AlertRule, context: Context, now: datetime) -> Observations:
     return observations
 
 
-def _redis_queues(context: Context) -> dict[str, dict]:
+def _redis_queues(context: Context) -> dict[str, RedisQueueFigures]:
     return {q["name"]: q for q in context.data.get("queues", {}).get("redis") or []}
 
 
@@ -74,11 +80,14 @@ def _wait_time(rule: AlertRule, context: Context, now: datetime) -> Observations
     for enqueued, started in Job.objects.filter(started_at__gte=since, enqueued_at__isnull=False).values_list(
         "enqueued_at", "started_at"
     )[:5000]:
-        waits["documents"].append((started - enqueued).total_seconds())
-    first: dict[tuple, float] = {}
+        if enqueued is not None and started is not None:  # the filter leaves no None: this narrows the type
+            waits["documents"].append((started - enqueued).total_seconds())
+    first: dict[tuple[int, int | None], float] = {}
     for job_id, number, started, job_started in Attempt.objects.filter(
         stage=Attempt.Stage.PAGE, started_at__gte=since, job__started_at__isnull=False
     ).values_list("job_id", "page_number", "started_at", "job__started_at")[:10000]:
+        if job_started is None:  # the filter leaves no None: this narrows the type
+            continue
         wait = (started - job_started).total_seconds()
         first[(job_id, number)] = min(wait, first.get((job_id, number), wait))
     waits["pages"] = list(first.values())
@@ -90,7 +99,7 @@ def _wait_time(rule: AlertRule, context: Context, now: datetime) -> Observations
     }
     for name, queue in _redis_queues(context).items():
         oldest[name] = max(oldest.get(name, 0.0), queue.get("oldest_age_seconds") or 0.0)
-    result = {}
+    result: Observations = {}
     for name in set(waits) | set(oldest):
         samples = waits.get(name, [])
         mean = sum(samples) / len(samples) if samples else 0.0
@@ -100,9 +109,9 @@ def _wait_time(rule: AlertRule, context: Context, now: datetime) -> Observations
 
 def _worker_memory(rule: AlertRule, context: Context, now: datetime) -> Observations:
     return {
-        w["name"]: w["memory_percent"]
+        w["name"]: percent
         for w in context.data.get("workers", [])
-        if w["state"] == worker_selectors.ALIVE and w.get("memory_percent") is not None
+        if w["state"] == worker_selectors.ALIVE and (percent := w.get("memory_percent")) is not None
     }
 
 
@@ -125,8 +134,8 @@ def _no_worker(rule: AlertRule, context: Context, now: datetime) -> Observations
     alive: dict[str, int] = {}
     for worker in context.data.get("workers", []):
         if worker["state"] == worker_selectors.ALIVE:
-            for queue in worker["queues"]:
-                alive[queue] = alive.get(queue, 0) + 1
+            for queue_name in worker["queues"]:
+                alive[queue_name] = alive.get(queue_name, 0) + 1
     return {name: (count if not alive.get(name) else 0.0) for name, count in waiting.items()}
 
 

@@ -5,8 +5,12 @@ document failed without such an attempt (set aside by recovery after its worker 
 again and again, or failed by an operator) is grouped under "recovery".
 """
 
+from datetime import datetime
+from uuid import UUID
+
 from django.db.models import Count, Max, Min, OuterRef, Subquery
 
+from dashboard.figures import FailedDocument, FailureGroup
 from documents.models import Document
 from processing.models import Attempt
 
@@ -14,7 +18,7 @@ RECOVERY_STAGE = "recovery"
 LATEST_PER_GROUP = 5
 
 
-def failure_groups(limit: int = 50) -> list[dict]:
+def failure_groups(limit: int = 50) -> list[FailureGroup]:
     """One entry per (stage, error class): count, first and last seen, latest message, documents."""
     failing = Attempt.objects.filter(outcome=Attempt.Outcome.FAILED, job__document__status=Document.Status.FAILED)
     groups = list(
@@ -24,12 +28,13 @@ def failure_groups(limit: int = 50) -> list[dict]:
         )
         .order_by("-last_seen")[:limit]
     )
-    result = []
+    result: list[FailureGroup] = []
     for group in groups:
         in_group = failing.filter(stage=group["stage"], error_class=group["error_class"]).order_by("-finished_at")
         latest = in_group.values("message", "job__document_id", "job__document__original_name", "page_number")
         recent = list(latest[: LATEST_PER_GROUP * 3])
-        documents, seen = [], set()
+        documents: list[FailedDocument] = []
+        seen: set[UUID] = set()
         for row in recent:
             if row["job__document_id"] not in seen:
                 seen.add(row["job__document_id"])
@@ -57,7 +62,7 @@ def failure_groups(limit: int = 50) -> list[dict]:
     return result
 
 
-def _failed_without_attempt() -> dict | None:
+def _failed_without_attempt() -> FailureGroup | None:
     failed_attempts = Attempt.objects.filter(job__document=OuterRef("pk"), outcome=Attempt.Outcome.FAILED)
     documents = (
         Document.objects.filter(status=Document.Status.FAILED)
@@ -84,13 +89,13 @@ def documents_in_group(stage: str, error_class: str) -> list[str]:
     """The ids of the still-failed documents of one group, for "retry the group"."""
     if stage == RECOVERY_STAGE:
         failed_attempts = Attempt.objects.filter(job__document=OuterRef("pk"), outcome=Attempt.Outcome.FAILED)
-        ids = (
+        set_aside = (
             Document.objects.filter(status=Document.Status.FAILED)
             .annotate(failed_attempt=Subquery(failed_attempts.values("id")[:1]))
             .filter(failed_attempt__isnull=True)
             .values_list("id", flat=True)
         )
-        return [str(i) for i in ids]
+        return [str(i) for i in set_aside]
     error_class = "" if error_class == "(none)" else error_class
     ids = (
         Attempt.objects.filter(
@@ -106,5 +111,5 @@ def documents_in_group(stage: str, error_class: str) -> list[str]:
     return [str(i) for i in ids]
 
 
-def _iso(moment) -> str | None:
+def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None

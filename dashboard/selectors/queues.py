@@ -16,13 +16,30 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, cast
 
+import redis
 from django.db.models import Count, Min
 from django.utils import timezone
 
+from dashboard.figures import DatabaseQueues, RedisQueueFigures
 from documents.models import Document
 from processing import lanes
 from processing.models import Page
+
+if TYPE_CHECKING:
+    from redis.client import Pipeline
+
+    # The broker's client: dramatiq does not decode responses, so they are bytes.
+    RedisClient = redis.Redis[bytes]
+else:
+    RedisClient = redis.Redis  # not subscriptable at run time
+
+
+class PipelineClient(Protocol):
+    """What the queue figures need of a client: pipelines (a redis.Redis, or a wrapper of one)."""
+
+    def pipeline(self, transaction: bool = ...) -> "Pipeline[bytes]": ...
 
 
 @dataclass
@@ -42,7 +59,7 @@ def queue_names() -> list[str]:
 
 
 def redis_queues(
-    client, names: Iterable[str], *, namespace: str = "dramatiq", dead_window_seconds: int = 900
+    client: PipelineClient, names: Iterable[str], *, namespace: str = "dramatiq", dead_window_seconds: int = 900
 ) -> list[RedisQueue]:
     """Per queue: ready, running, delayed and dead-letter counts, and the oldest ready message's age."""
     names = list(names)
@@ -58,7 +75,7 @@ def redis_queues(
         pipe.lindex(key, 0)
     answers = pipe.execute()
 
-    heads = {}
+    heads: dict[str, int] = {}  # queue name -> its place in head_messages
     pipe = client.pipeline(transaction=False)
     for i, name in enumerate(names):
         head = answers[i * 6 + 5]
@@ -91,17 +108,21 @@ def _age_seconds(raw: bytes | None, now_ms: float) -> float | None:
     if raw is None:  # acknowledged between the two pipelines
         return None
     try:
-        enqueued_ms = json.loads(raw)["message_timestamp"]
+        enqueued_ms: float = json.loads(raw)["message_timestamp"]
     except (ValueError, KeyError, TypeError):
         return None
     return round(max(now_ms - enqueued_ms, 0) / 1000, 1)
 
 
-def redis_queues_as_dicts(client, names: Iterable[str], **kwargs) -> list[dict]:
-    return [asdict(queue) for queue in redis_queues(client, names, **kwargs)]
+def redis_queues_as_dicts(
+    client: PipelineClient, names: Iterable[str], *, namespace: str = "dramatiq", dead_window_seconds: int = 900
+) -> list[RedisQueueFigures]:
+    figures = redis_queues(client, names, namespace=namespace, dead_window_seconds=dead_window_seconds)
+    # asdict() is typed as dict[str, Any]; RedisQueueFigures has RedisQueue's fields.
+    return [cast(RedisQueueFigures, asdict(queue)) for queue in figures]
 
 
-def database_queues(now: datetime | None = None) -> dict:
+def database_queues(now: datetime | None = None) -> DatabaseQueues:
     """The database's view: documents and pages by state, and how long the oldest has waited.
 
     The database is the truth: a message can be lost from Redis, a prefetched one leaves the

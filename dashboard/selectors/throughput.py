@@ -11,10 +11,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, DateTimeField, Q, QuerySet
+from django.db.models import Count, DateTimeField, Model, Q, QuerySet
 from django.db.models.functions import TruncHour, TruncMinute
+from django.db.models.functions.datetime import TruncBase
 from django.utils import timezone
 
+from dashboard.figures import Histogram, Percentiles, Series, Throughput
 from documents.models import Document
 from processing.models import Attempt, Job, Page
 
@@ -26,13 +28,13 @@ PAGE_BUCKETS = (1, 5, 20, 100, 500)
 BYTE_BUCKETS = (100_000, 1_000_000, 10_000_000, 50_000_000)
 
 
-def _series(queryset: QuerySet, field: str, now: datetime) -> dict[str, list[float]]:
+def _series(queryset: QuerySet[Model], field: str, now: datetime) -> Series:
     """Events per minute in each bucket of each window, from the timestamps in `field`."""
     minute_start = now.replace(second=0, microsecond=0) - timedelta(minutes=59)
     hour_start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=167)
     by_minute = _counts(queryset, field, minute_start, TruncMinute)
     by_hour = _counts(queryset, field, hour_start, TruncHour)
-    result = {}
+    result: Series = {}
     for window, (step, buckets) in WINDOWS.items():
         counts = by_minute if step == 60 else by_hour
         last = minute_start + timedelta(minutes=59) if step == 60 else hour_start + timedelta(hours=167)
@@ -41,7 +43,7 @@ def _series(queryset: QuerySet, field: str, now: datetime) -> dict[str, list[flo
     return result
 
 
-def _counts(queryset: QuerySet, field: str, since: datetime, trunc) -> dict[datetime, int]:
+def _counts(queryset: QuerySet[Model], field: str, since: datetime, trunc: type[TruncBase]) -> dict[datetime, int]:
     rows = (
         queryset.filter(**{f"{field}__gte": since})
         .annotate(bucket=trunc(field, output_field=DateTimeField(), tzinfo=UTC))
@@ -52,7 +54,7 @@ def _counts(queryset: QuerySet, field: str, since: datetime, trunc) -> dict[date
     return {row["bucket"]: row["n"] for row in rows}
 
 
-def throughput(now: datetime | None = None) -> dict:
+def throughput(now: datetime | None = None) -> Throughput:
     """Pages and documents finished, and failures, per minute: last hour, day and week."""
     now = now or timezone.now()
     failures = Attempt.objects.filter(outcome__in=(Attempt.Outcome.RETRYING, Attempt.Outcome.FAILED))
@@ -69,7 +71,7 @@ def throughput(now: datetime | None = None) -> dict:
     }
 
 
-def percentiles(values: Iterable[float]) -> dict[str, float | int | None]:
+def percentiles(values: Iterable[float]) -> Percentiles:
     """p50 and p95 by nearest rank, with the sample size (None when there is no sample)."""
     ordered = sorted(values)
     if not ordered:
@@ -81,27 +83,30 @@ def percentiles(values: Iterable[float]) -> dict[str, float | int | None]:
     return {"p50": rank(0.50), "p95": rank(0.95), "n": len(ordered)}
 
 
-def timings(now: datetime | None = None, hours: int = 24) -> dict:
+def timings(now: datetime | None = None, hours: int = 24) -> dict[str, Percentiles]:
     """Wait and processing time per stage at p50/p95, over the last `hours` (recent rows only)."""
     now = now or timezone.now()
     since = now - timedelta(hours=hours)
-    result = {}
+    result: dict[str, Percentiles] = {}
 
     # Documents: from queued (again, after a retry) to their start stage running.
     jobs = Job.objects.filter(started_at__gte=since, enqueued_at__isnull=False).order_by("-started_at")[:SAMPLE]
     result["document_wait"] = percentiles(
         max((started - enqueued).total_seconds(), 0.0)
         for enqueued, started in jobs.values_list("enqueued_at", "started_at")
+        if enqueued is not None and started is not None  # the filter leaves no None: this narrows the type
     )
 
     # Pages: from their document starting to read to the page's first attempt.
-    first_attempt: dict[tuple, float] = {}
+    first_attempt: dict[tuple[int, int | None], float] = {}
     attempts = (
         Attempt.objects.filter(stage=Attempt.Stage.PAGE, started_at__gte=since, job__started_at__isnull=False)
         .order_by("-started_at")
         .values_list("job_id", "page_number", "started_at", "job__started_at")[: SAMPLE * 2]
     )
     for job_id, number, started, job_started in attempts:
+        if job_started is None:  # the filter leaves no None: this narrows the type
+            continue
         wait = max((started - job_started).total_seconds(), 0.0)
         key = (job_id, number)
         first_attempt[key] = min(wait, first_attempt.get(key, wait))
@@ -112,7 +117,8 @@ def timings(now: datetime | None = None, hours: int = 24) -> dict:
         .order_by("-finished_at")
         .values_list("started_at", "finished_at")[:SAMPLE]
     )
-    result["start"] = percentiles((end - begin).total_seconds() for begin, end in starts)
+    # The filter leaves no `end` None: the condition narrows the type.
+    result["start"] = percentiles((end - begin).total_seconds() for begin, end in starts if end is not None)
 
     per_stage: dict[str, list[float]] = defaultdict(list)
     pages = (
@@ -149,10 +155,10 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
-def _histogram(queryset: QuerySet, field: str, bounds: tuple[float, ...]) -> list[int]:
+def _histogram(queryset: QuerySet[Model], field: str, bounds: tuple[float, ...]) -> list[int]:
     """Counts per bucket (≤ first bound, …, > last bound) in one query of conditional counts."""
-    filters = {}
-    low = None
+    filters: dict[str, Count] = {}
+    low: float | None = None
     for i, high in enumerate(bounds):
         condition = Q(**{f"{field}__lte": high})
         if low is not None:
@@ -164,7 +170,7 @@ def _histogram(queryset: QuerySet, field: str, bounds: tuple[float, ...]) -> lis
     return [counts[f"b{i}"] for i in range(len(bounds) + 1)]
 
 
-def distributions(now: datetime | None = None, days: int = 7) -> dict:
+def distributions(now: datetime | None = None, days: int = 7) -> dict[str, Histogram]:
     """Document sizes (pages, bytes) and OCR confidence, over what finished in the last week."""
     now = now or timezone.now()
     since = now - timedelta(days=days)

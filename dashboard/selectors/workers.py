@@ -11,11 +11,24 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Q
 
+from dashboard.figures import DocumentJob, HeldJob, WorkerRow, WorkItem
 from documents.models import Document
 from processing import lanes
-from processing.heartbeat import ALIVE, DEAD, STALE, STOPPED, liveness
+
+# Re-exported: the dashboard speaks of a worker's state through this module.
+from processing.heartbeat import ALIVE as ALIVE
+from processing.heartbeat import DEAD as DEAD
+from processing.heartbeat import STALE as STALE
+from processing.heartbeat import STOPPED as STOPPED
+from processing.heartbeat import liveness as liveness
 from processing.identity import database_now
 from processing.models import Attempt, Page, WorkerProcess
+
+# What became of the start stage a dead worker held, by the document's status now.
+START_FATES: dict[str, str] = {
+    Document.Status.QUEUED: "start queued again",
+    Document.Status.CONVERTING: "start not finished: recovery will send it again",
+}
 
 
 def recent_workers(now: datetime, forget_after_seconds: int = 3600) -> list[WorkerProcess]:
@@ -23,11 +36,11 @@ def recent_workers(now: datetime, forget_after_seconds: int = 3600) -> list[Work
     return list(WorkerProcess.objects.filter(last_heartbeat__gte=now - timedelta(seconds=forget_after_seconds)))
 
 
-def workers_overview(now: datetime | None = None) -> list[dict]:
+def workers_overview(now: datetime | None = None) -> list[WorkerRow]:
     """Every recent worker with its state; a dead one with the jobs it held and their fate."""
     now = now or database_now()
     leases = _leases_by_owner(now)
-    rows = []
+    rows: list[WorkerRow] = []
     for worker in recent_workers(now):
         state = liveness(worker, now)
         leased = leases.get(worker.name, [])
@@ -71,9 +84,9 @@ def _leases_by_owner(now: datetime) -> dict[str, list[tuple[str, int]]]:
     return leases
 
 
-def _current_work(worker: WorkerProcess, leased: list[tuple[str, int]]) -> list[dict]:
+def _current_work(worker: WorkerProcess, leased: list[tuple[str, int]]) -> list[WorkItem]:
     """The messages it said it was running, plus pages leased to it that it has not reported yet."""
-    work = [
+    work: list[WorkItem] = [
         {"document": w.get("document", ""), "page": w.get("page"), "actor": w.get("actor", "")} for w in worker.current
     ]
     known = {(w["document"], w["page"]) for w in work}
@@ -83,7 +96,7 @@ def _current_work(worker: WorkerProcess, leased: list[tuple[str, int]]) -> list[
     return work
 
 
-def held_by_dead_worker(worker: WorkerProcess, leased: list[tuple[str, int]]) -> list[dict]:
+def held_by_dead_worker(worker: WorkerProcess, leased: list[tuple[str, int]]) -> list[HeldJob]:
     """The pages a dead worker held, and what happened to each since: what its last heartbeat
     said, pages still leased to it, and attempts it started and never finished."""
     held: set[tuple[str, int | None]] = set(leased)
@@ -96,17 +109,14 @@ def held_by_dead_worker(worker: WorkerProcess, leased: list[tuple[str, int]]) ->
     return [_fate(document_id, number, worker.name) for document_id, number in sorted(held, key=str)][:50]
 
 
-def _fate(document_id: str, number: int | None, dead_name: str) -> dict:
+def _fate(document_id: str, number: int | None, dead_name: str) -> HeldJob:
     """What became of one job a dead worker held, in a phrase an operator can act on."""
     document = Document.objects.filter(id=document_id).only("status", "original_name").first()
-    entry = {"document": document_id, "page": number, "name": document.original_name if document else ""}
+    entry: DocumentJob = {"document": document_id, "page": number, "name": document.original_name if document else ""}
     if document is None:
         return {**entry, "fate": "document deleted"}
     if number is None:  # the start stage: counting pages
-        fate = {
-            Document.Status.QUEUED: "start queued again",
-            Document.Status.CONVERTING: "start not finished: recovery will send it again",
-        }.get(document.status, f"document {document.get_status_display().lower()}")
+        fate = START_FATES.get(document.status, f"document {document.get_status_display().lower()}")
         return {**entry, "fate": fate}
     page = Page.objects.filter(document_id=document_id, number=number).only("status", "lease_owner").first()
     if page is None:

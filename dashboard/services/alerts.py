@@ -12,9 +12,11 @@ Time is passed in (`now`), never read here, so tests drive a controlled clock.
 """
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -24,7 +26,7 @@ from dashboard.selectors.conditions import Context, Observations, measure
 logger = logging.getLogger(__name__)
 
 RAISED, ESCALATED, RESOLVED = "raised", "escalated", "resolved"
-_RANK = {Alert.Severity.WARNING: 1, Alert.Severity.CRITICAL: 2}
+_RANK: dict[str, int] = {Alert.Severity.WARNING: 1, Alert.Severity.CRITICAL: 2}
 
 
 @dataclass
@@ -66,7 +68,7 @@ def _open(rule: AlertRule, subject: str, value: float, severity: str, now: datet
 
 
 def _holds(rule: AlertRule, alert: Alert, value: float, severity: str, now: datetime) -> list[Event]:
-    events = []
+    events: list[Event] = []
     alert.value = value
     alert.peak_value = max(alert.peak_value, value)
     alert.cleared_since = None
@@ -103,7 +105,7 @@ def _clears(rule: AlertRule, alert: Alert, value: float, now: datetime) -> list[
 
 
 def evaluate(
-    context: Context, now: datetime, *, kinds: set[str] | None = None, exclude: set[str] = frozenset()
+    context: Context, now: datetime, *, kinds: Collection[str] | None = None, exclude: Collection[str] = frozenset()
 ) -> list[Event]:
     """Evaluate every rule (or those of `kinds`); a rule that fails to measure is skipped."""
     events: list[Event] = []
@@ -128,7 +130,7 @@ def notify_all(events: list[Event]) -> None:
             notify.send(alert, event.kind)
 
 
-def acknowledge(alert: Alert, user) -> bool:
+def acknowledge(alert: Alert, user: User | AnonymousUser | None) -> bool:
     """Mark an open alert as seen by `user`; False when it is resolved or already acknowledged."""
     updated = Alert.objects.filter(id=alert.id, state__in=Alert.OPEN, acknowledged_at__isnull=True).update(
         acknowledged_at=timezone.now(), acknowledged_by=user

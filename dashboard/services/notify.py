@@ -10,6 +10,8 @@ import logging
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import datetime
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -22,7 +24,24 @@ logger = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT_SECONDS = 5
 
 
-def payload(alert: Alert, event: str) -> dict:
+class Notice(TypedDict):
+    event: str  # alerts.RAISED, ESCALATED or RESOLVED
+    rule: str
+    name: str
+    kind: str
+    subject: str
+    severity: str
+    state: str
+    value: float
+    peak_value: float
+    warning_threshold: float | None
+    critical_threshold: float | None
+    started_at: str | None
+    raised_at: str | None
+    resolved_at: str | None
+
+
+def payload(alert: Alert, event: str) -> Notice:
     """The webhook's JSON body; also what the e-mail says."""
     return {
         "event": event,
@@ -55,7 +74,7 @@ def send(alert: Alert, event: str) -> None:
         alert.save(update_fields=["notified"])
 
 
-def _email(body: dict) -> bool:
+def _email(body: Notice) -> bool:
     about = f" ({body['subject']})" if body["subject"] else ""
     subject = f"[Exora {body['severity']}] {body['event']}: {body['name']}{about}"
     lines = [f"{key}: {value}" for key, value in body.items()]
@@ -67,7 +86,7 @@ def _email(body: dict) -> bool:
     return True
 
 
-def _webhook(url: str, body: dict) -> bool:
+def _webhook(url: str, body: Notice) -> bool:
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         logger.error("alert webhook URL must be http(s), not %r", url)
         return False
@@ -79,11 +98,12 @@ def _webhook(url: str, body: dict) -> bool:
     )
     try:
         with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
-            return 200 <= response.status < 300
+            status: int = response.status  # urlopen() is typed as returning Any
+            return 200 <= status < 300
     except (urllib.error.URLError, OSError, ValueError):
         logger.exception("alert webhook to %s failed", url)
         return False
 
 
-def _iso(moment) -> str | None:
+def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None

@@ -8,6 +8,7 @@ one rule for what may be retried.
 from dataclasses import dataclass, field
 
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
 from dashboard.models import Alert, AuditLog
@@ -18,12 +19,17 @@ from documents.models import Document
 
 DASHBOARD, ADMIN = "dashboard", "admin"
 
+# Who acts: the request's user (an operator, behind staff_required), an admin entry's, or None: the system.
+Actor = User | AnonymousUser | None
+
 
 def audit(
-    user, action: str, *, target_type: str = "", target_id: str = "", detail: str = "", source: str = DASHBOARD
+    user: Actor, action: str, *, target_type: str = "", target_id: str = "", detail: str = "", source: str = DASHBOARD
 ) -> AuditLog:
+    # Only an account with a row can be linked; the others are recorded by name.
+    account = None if user is None or isinstance(user, AnonymousUser) or not user.pk else user
     return AuditLog.objects.create(
-        user=user if getattr(user, "pk", None) else None,
+        user=account,
         username=getattr(user, "username", "") or "(system)",
         source=source,
         action=action,
@@ -33,7 +39,7 @@ def audit(
     )
 
 
-def retry_document(document_id: str, user) -> str | None:
+def retry_document(document_id: str, user: Actor) -> str | None:
     """Queue a failed or cancelled document again; the reason it cannot be, or None."""
     try:
         with transaction.atomic():
@@ -52,7 +58,7 @@ class GroupRetry:
     refused: dict[str, str] = field(default_factory=dict)
 
 
-def retry_failure_group(stage: str, error_class: str, user) -> GroupRetry:
+def retry_failure_group(stage: str, error_class: str, user: Actor) -> GroupRetry:
     """Retry every still-failed document of one inbox group, one audit entry for the group."""
     result = GroupRetry()
     for document_id in failures.documents_in_group(stage, error_class):
@@ -71,7 +77,7 @@ def retry_failure_group(stage: str, error_class: str, user) -> GroupRetry:
     return result
 
 
-def acknowledge_alert(alert_id: int, user, source: str = DASHBOARD) -> bool:
+def acknowledge_alert(alert_id: int, user: Actor, source: str = DASHBOARD) -> bool:
     """Acknowledge an open alert; False when it is resolved, acknowledged already, or gone."""
     alert = Alert.objects.filter(id=alert_id).select_related("rule").first()
     if alert is None or not alerts.acknowledge(alert, user):
@@ -84,7 +90,7 @@ def record_admin_entry(entry: LogEntry) -> AuditLog:
     """Copy an admin log entry (documents retried or cancelled there, rules edited, …) into
     the audit log, so that one place answers who did what, whichever screen they used."""
     action = {ADDITION: "add", CHANGE: "change", DELETION: "delete"}.get(entry.action_flag, "act")
-    model = entry.content_type.model if entry.content_type_id else ""
+    model = entry.content_type.model if entry.content_type else ""
     return audit(
         entry.user,
         f"{action} {model}".strip(),

@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 
+from dashboard.figures import RedisQueueFigures, SnapshotData
 from dashboard.models import DashboardSnapshot
 from dashboard.selectors import capacity, failures, queues, throughput, workers
 from dashboard.selectors.conditions import Context
+from dashboard.selectors.queues import RedisClient
 from processing import tallies
 from processing.identity import database_now
 
@@ -22,20 +24,24 @@ logger = logging.getLogger(__name__)
 SNAPSHOT_ID = 1
 
 
-def redis_client() -> tuple[object | None, str]:
+def redis_client() -> tuple[RedisClient | None, str]:
     """The broker's Redis client and key namespace; None with the in-memory stub broker."""
     import dramatiq
 
     broker = dramatiq.get_broker()
-    client = getattr(broker, "client", None)
-    return client, getattr(broker, "namespace", "dramatiq")
+    client: RedisClient | None = getattr(broker, "client", None)
+    namespace: str = getattr(broker, "namespace", "dramatiq")
+    return client, namespace
 
 
-def compute(now: datetime | None = None, client=None, namespace: str = "dramatiq") -> dict:
+def compute(
+    now: datetime | None = None, client: RedisClient | None = None, namespace: str = "dramatiq"
+) -> SnapshotData:
     """Every figure, now. Redis figures are left out (not failed) when Redis cannot answer."""
     now = now or database_now()  # the clock heartbeats and leases are stamped with
     names = queues.queue_names()
-    redis_figures, redis_error = None, ""
+    redis_figures: list[RedisQueueFigures] | None = None
+    redis_error = ""
     if client is not None:
         try:
             redis_figures = queues.redis_queues_as_dicts(client, names, namespace=namespace)

@@ -1,5 +1,7 @@
 """Who may see the operators' pages and /metrics, and what the health probes tell anyone."""
 
+from typing import Any
+
 import pytest
 from django.test import Client, override_settings
 
@@ -84,7 +86,7 @@ def test_health_probes_answer_without_auth_and_without_details():
 
 def test_health_probes_answer_a_probe_by_address_and_nothing_else_does():
     # GIVEN a probe that names the process by an address in no ALLOWED_HOSTS (Kubernetes)
-    pod = {"HTTP_HOST": "10.0.3.7:8000"}
+    pod: dict[str, Any] = {"HTTP_HOST": "10.0.3.7:8000"}  # WSGI environ, for Client.get(**extra)
     # WHEN it asks for the probes, and for a page
     healthz = Client().get("/healthz", **pod)
     readyz = Client().get("/readyz", **pod)

@@ -5,6 +5,7 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
 
 import pytest
 from django.core import mail
@@ -49,8 +50,11 @@ def step(rule: AlertRule, seconds: float, **values: float) -> list[str]:
     return [e.kind for e in events]
 
 
-def open_alert(rule: AlertRule) -> Alert | None:
-    return rule.alerts.filter(state__in=Alert.OPEN).first()
+def open_alert(rule: AlertRule) -> Alert:
+    """The rule's open alert; there must be one."""
+    alert = rule.alerts.filter(state__in=Alert.OPEN).first()
+    assert alert is not None, f"no open alert for {rule.key}"
+    return alert
 
 
 @override_settings(EXORA_ALERT_EMAILS=["ops@example.org"])
@@ -204,7 +208,7 @@ def test_the_watchdog_fires_when_the_evaluator_stops_and_clears_when_it_runs():
 
 
 class _Hook(BaseHTTPRequestHandler):
-    received: list = []
+    received: list[tuple[str, Any]] = []  # (Content-Type, JSON body) per POST
 
     def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from dashboard.models import Alert, DashboardSnapshot
-from dashboard.services import evaluator
+from dashboard.services import alerts, evaluator
 from documents.models import Document
 from tests.dashboard.conftest import make_document
 
@@ -83,8 +83,13 @@ def test_a_leader_that_stalled_past_its_lock_cannot_renew_what_another_took():
 def test_run_forever_evaluates_only_while_leading(monkeypatch):
     client = redis.Redis.from_url(REDIS_URL)
     client.set(evaluator.LEADER_KEY, "someone-else", px=10_000)
-    rounds = []
-    monkeypatch.setattr(evaluator, "run_round", lambda: rounds.append(1) or [])
+    rounds: list[int] = []
+
+    def counted_round() -> list[alerts.Event]:
+        rounds.append(1)
+        return []
+
+    monkeypatch.setattr(evaluator, "run_round", counted_round)
     stopping = threading.Event()
     leader = evaluator.leadership(client, interval=0.05)
     thread = threading.Thread(target=evaluator.run_forever, args=(stopping, leader, 0.05))

@@ -7,6 +7,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from dashboard.figures import Measurements
 from dashboard.models import DashboardSnapshot
 from dashboard.selectors import capacity, failures, queues, throughput
 from dashboard.services import snapshot
@@ -80,7 +81,7 @@ def test_the_failures_inbox_groups_by_stage_and_error_class(user):
 
 def test_capacity_advice_from_arrivals_and_service_time():
     # GIVEN 2 pages a second arriving, 2 s a page, 1 thread per worker, and a 30 s target
-    measured = {
+    measured: Measurements = {
         "arrival_pages_per_second": 2.0,
         "service_seconds_per_page": 2.0,
         "backlog_pages": 0,
@@ -108,6 +109,7 @@ def test_the_snapshot_is_computed_once_per_interval_for_every_viewer(
 ):
     # GIVEN one computed snapshot
     first = snapshot.current()
+    assert first.computed_at is not None  # narrows the type: current() computed it
     # WHEN three viewers poll within the interval, even with new data meanwhile
     make_document(user)
     with django_assert_max_num_queries(3 * 12):  # session, user, the snapshot row and live alerts: no figures
@@ -144,5 +146,6 @@ def test_the_database_view_counts_only_pages_still_to_read(user):
     # THEN only the reading document's pages wait, the oldest since it started reading
     assert figures["pages"] == {"pending": 4, "running": 0}
     assert figures["documents"]["queued"] == 1 and figures["documents"]["failed"] == 1
+    assert reading.started_at is not None  # narrows the type: a reading document has started
     started_ago = (timezone.now() - reading.started_at).total_seconds()
     assert figures["oldest_pending_page_seconds"] == pytest.approx(started_ago, abs=2)

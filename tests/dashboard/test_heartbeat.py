@@ -6,11 +6,13 @@ import socket
 import time
 from datetime import timedelta
 from types import SimpleNamespace
+from typing import cast
 
 import dramatiq
 import pytest
 from django.test import override_settings
 from django.utils import timezone
+from dramatiq.broker import MessageProxy
 
 from dashboard.selectors import workers
 from documents.models import Document
@@ -33,8 +35,10 @@ def wait_for(condition, timeout: float = 10.0):
 def test_the_middleware_writes_its_row_with_current_work_and_marks_a_clean_stop(transactional_db):
     # GIVEN the middleware in a booted worker reading "pages" with 2 threads
     middleware = WorkerHeartbeat()
-    worker = SimpleNamespace(consumer_whitelist={"pages"}, worker_threads=2)
-    middleware.after_worker_boot(dramatiq.get_broker(), worker)
+    broker = dramatiq.get_broker()
+    # A stand-in for a booted worker: the middleware reads only these two attributes.
+    worker = cast(dramatiq.Worker, SimpleNamespace(consumer_whitelist={"pages"}, worker_threads=2))
+    middleware.after_worker_boot(broker, worker)
     name = f"{socket.gethostname()}:{os.getpid()}"
     try:
         # THEN its row appears at once, alive, with its memory
@@ -43,10 +47,12 @@ def test_the_middleware_writes_its_row_with_current_work_and_marks_a_clean_stop(
         assert row.rss_bytes > 10_000_000 and row.memory_limit_bytes >= row.rss_bytes
 
         # WHEN it starts reading page 3 of a document
-        message = dramatiq.Message(
-            queue_name="pages", actor_name="read_document_page", args=("doc-1", 3), kwargs={}, options={}
+        message = MessageProxy(
+            dramatiq.Message(
+                queue_name="pages", actor_name="read_document_page", args=("doc-1", 3), kwargs={}, options={}
+            )
         )
-        middleware.before_process_message(None, message)
+        middleware.before_process_message(broker, message)
         # THEN the next beats say so, and the heartbeat moves on
         first_beat = row.last_heartbeat
         row = wait_for(lambda: WorkerProcess.objects.filter(name=name, current__0__page=3).first())
@@ -55,11 +61,11 @@ def test_the_middleware_writes_its_row_with_current_work_and_marks_a_clean_stop(
         assert workers.liveness(row, timezone.now()) == workers.ALIVE
 
         # WHEN it is done THEN it is idle again, one message done
-        middleware.after_process_message(None, message)
+        middleware.after_process_message(broker, message)
         wait_for(lambda: WorkerProcess.objects.filter(name=name, current=[], messages_done=1).exists())
     finally:
         # WHEN the worker shuts down cleanly THEN the row says stopped (not dead)
-        middleware.before_worker_shutdown(None, worker)
+        middleware.before_worker_shutdown(broker, worker)
     row = WorkerProcess.objects.get(name=name)
     assert row.stopped_at is not None
     assert workers.liveness(row, timezone.now() + timedelta(hours=1)) == workers.STOPPED

@@ -56,6 +56,7 @@ def test_acknowledging_from_the_dashboard(operator_client):
     response = operator_client.post(f"/ops/alerts/{alert.id}/acknowledge/", follow=True)
     assert "Alert acknowledged." in response.content.decode()
     alert.refresh_from_db()
+    assert alert.acknowledged_by is not None  # narrows the type
     assert alert.acknowledged_by.username == "olga"
 
 

@@ -2,13 +2,18 @@
 (so the key layout is dramatiq's own), in a dedicated database that is flushed."""
 
 import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import dramatiq
 import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from dashboard.selectors.queues import redis_queues
+from dashboard.selectors.queues import RedisClient, redis_queues
+
+if TYPE_CHECKING:
+    from redis.client import Pipeline
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
 
@@ -16,36 +21,36 @@ REDIS_URL = "redis://127.0.0.1:6379/11"
 class RecordingClient:
     """A Redis client that notes every command name sent, pipelined or not."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self.client = client
         self.commands: list[str] = []
 
-    def pipeline(self, transaction: bool = True):
+    def pipeline(self, transaction: bool = True) -> "Pipeline[bytes]":
         pipe = self.client.pipeline(transaction=transaction)
-        original = pipe.pipeline_execute_command
+        original: Callable[..., Any] = pipe.pipeline_execute_command
         commands = self.commands
 
-        def record(*args, **options):
+        def record(*args: Any, **options: Any) -> Any:
             commands.append(str(args[0]).upper())
             return original(*args, **options)
 
-        pipe.pipeline_execute_command = record
+        pipe.pipeline_execute_command = record  # type: ignore[method-assign]  # a spy on a real pipeline
         return pipe
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         self.commands.append(name.upper())
         return getattr(self.client, name)
 
 
 @pytest.fixture
-def broker():
+def broker() -> Iterator[RedisBroker]:
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
         client.ping()
     except redis.RedisError as exc:
         pytest.fail(f"Redis at {REDIS_URL} is unreachable ({exc}); start it with `scripts/services.sh redis`")
     client.flushdb()
-    broker = RedisBroker(url=REDIS_URL)
+    broker = RedisBroker(url=REDIS_URL)  # type: ignore[no-untyped-call, unused-ignore]  # dramatiq: __init__ untyped
     for queue in ("pages", "documents"):
         broker.declare_queue(queue)
     yield broker
@@ -53,7 +58,7 @@ def broker():
     broker.close()
 
 
-def message(queue: str, n: int) -> dramatiq.Message:
+def message(queue: str, n: int) -> dramatiq.Message[Any]:
     return dramatiq.Message(
         queue_name=queue, actor_name="read_document_page", args=(f"doc-{n}", n), kwargs={}, options={}
     )
@@ -101,6 +106,7 @@ def test_the_oldest_ready_message_gives_the_latency(broker):
     # WHEN the figures are read THEN its age is the queue's latency
     (documents,) = redis_queues(redis.Redis.from_url(REDIS_URL), ["documents"])
     assert documents.ready == 2
+    assert documents.oldest_age_seconds is not None  # narrows the type
     assert 89 <= documents.oldest_age_seconds <= 95
 
 

@@ -30,6 +30,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -53,7 +54,7 @@ class ManagedProcess:
         self.args = args
         self.env = env
         self.log_path = log_path
-        self.popen: subprocess.Popen | None = None
+        self.popen: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
         self._reaped = False
 
@@ -106,10 +107,11 @@ class ManagedProcess:
         self._reap(timeout=10)
 
     def children(self) -> list[psutil.Process]:
-        if not self.running:
+        if self.popen is None or not self.running:
             return []
         with contextlib.suppress(psutil.NoSuchProcess):
-            return psutil.Process(self.popen.pid).children(recursive=True)
+            children: list[psutil.Process] = psutil.Process(self.popen.pid).children(recursive=True)
+            return children
         return []
 
     def _signal_group(self, sig: signal.Signals) -> None:
@@ -209,35 +211,33 @@ class WebServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> None:
+        if self.process is None:
+            self.process = self._diagnostics.add(ManagedProcess("daphne", [], self.env, self.log_dir / "daphne.log"))
+        process = self.process
         # A free port can be taken between choosing and binding it: try another then.
         for _attempt in range(3):
             self.port = _free_port()
-            args = [
+            process.args = [
                 str(BIN_DIR / "daphne"),
                 "-b", "127.0.0.1",
                 "-p", str(self.port),
                 "--access-log", str(self.log_dir / "daphne-access.log"),
                 "exora.asgi:application",
             ]  # fmt: skip
-            if self.process is None:
-                self.process = self._diagnostics.add(
-                    ManagedProcess("daphne", args, self.env, self.log_dir / "daphne.log")
-                )
-            self.process.args = args
-            self.process.start()
+            process.start()
             if self._wait_until_answering(timeout):
                 return
-            if self.process.running:  # up but not answering: no point in another port
+            if process.running:  # up but not answering: no point in another port
                 break
-            if "Address already in use" not in self.process.output_since_start():
+            if "Address already in use" not in process.output_since_start():
                 break
-        self.process.stop()
+        process.stop()
         pytest.fail(f"daphne did not answer on {self.base_url}\n\n{self._diagnostics.logs()}", pytrace=False)
 
     def _wait_until_answering(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self.process.running:
+            if self.process is None or not self.process.running:
                 return False
             try:
                 with urllib.request.urlopen(f"{self.base_url}/accounts/login/", timeout=5) as response:
@@ -256,7 +256,8 @@ class WebServer:
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 # --- Fixtures ----------------------------------------------------------------------------------
@@ -338,7 +339,7 @@ def idle_worker_pool(e2e_env, e2e_processes) -> Iterator[WorkerPool]:
 
 
 @pytest.fixture
-def worker_pool(idle_worker_pool) -> WorkerPool:
+def worker_pool(idle_worker_pool: WorkerPool) -> WorkerPool:
     idle_worker_pool.start()
     return idle_worker_pool
 
@@ -361,7 +362,9 @@ class ApiClient:
         self.base_url = base_url
         self.token = token
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         request = urllib.request.Request(
             self.base_url + path,
             data=body,
@@ -374,12 +377,15 @@ class ApiClient:
         except urllib.error.HTTPError as error:
             return error.code, error.read()
 
-    def get_json(self, path: str) -> dict:
+    def get_json(self, path: str) -> dict[str, Any]:
         status, body = self.request("GET", path)
         assert status == 200, f"GET {path}: {status} {body[:500]!r}"
-        return json.loads(body)
+        document: dict[str, Any] = json.loads(body)
+        return document
 
-    def upload(self, filename: str, content: bytes, content_type: str = "application/pdf") -> tuple[int, dict]:
+    def upload(
+        self, filename: str, content: bytes, content_type: str = "application/pdf"
+    ) -> tuple[int, dict[str, Any]]:
         boundary = uuid.uuid4().hex
         body = (
             (
@@ -394,7 +400,9 @@ class ApiClient:
         )
         return status, json.loads(raw or b"{}")
 
-    def wait_until_finished(self, document_id: str, diagnostics: E2EProcesses, timeout: float = 120.0) -> dict:
+    def wait_until_finished(
+        self, document_id: str, diagnostics: E2EProcesses, timeout: float = 120.0
+    ) -> dict[str, Any]:
         """Poll the document until it is finished; fail with the processes' logs after `timeout`."""
         deadline = time.monotonic() + timeout
         seen: list[str] = []

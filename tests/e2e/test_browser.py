@@ -5,12 +5,13 @@ import re
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import FilePayload, Page, expect, sync_playwright
 
 from tests.factories import scanned_pdf
 
@@ -74,7 +75,7 @@ def test_upload_in_the_browser_and_watch_it_being_read(web_server, idle_worker_p
 
             # AND upload a four-page scan with the file input and the Upload button
             page.locator("#file-input").set_input_files(
-                files=[{"name": "ward-rounds.pdf", "mimeType": "application/pdf", "buffer": pdf}]
+                files=[FilePayload(name="ward-rounds.pdf", mimeType="application/pdf", buffer=pdf)]
             )
             page.locator("#upload-button").click()
             row = page.locator("#documents tr", has=page.get_by_role("link", name="ward-rounds.pdf"))
@@ -127,10 +128,10 @@ def test_upload_in_the_browser_and_watch_it_being_read(web_server, idle_worker_p
             browser.close()
 
 
-def _watch_until_finished(page: Page, tmp_path: Path, e2e_processes, timeout: float) -> list[dict]:
+def _watch_until_finished(page: Page, tmp_path: Path, e2e_processes, timeout: float) -> list[dict[str, Any]]:
     """Sample what the page shows every 100 ms until it shows a finished document."""
     deadline = time.monotonic() + timeout
-    states: list[dict] = []
+    states: list[dict[str, Any]] = []
     progress_shot = False
     while time.monotonic() < deadline:
         try:

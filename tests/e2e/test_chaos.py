@@ -127,6 +127,7 @@ def test_killed_workers_lose_no_page(api, worker_pool, e2e_processes):
     # AND each page a dead worker held was recovered in time
     for page, killed_at in killed:
         page.refresh_from_db()
+        assert page.done_at is not None, page  # narrows the type (the assertions below read it)
         assert page.crash_count >= 1 or page.done_at.timestamp() < killed_at, page
         assert page.done_at.timestamp() - killed_at < RECOVERY_LIMIT_SECONDS
     assert "held by dead worker" in worker_pool.process.log_path.read_text()

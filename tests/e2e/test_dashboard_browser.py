@@ -30,7 +30,7 @@ SHOW_TAB_JS = """() => {
 
 
 @pytest.fixture
-def quick_refresh(e2e_env) -> dict[str, str]:
+def quick_refresh(e2e_env: dict[str, str]) -> dict[str, str]:
     e2e_env["EXORA_DASHBOARD_REFRESH_SECONDS"] = "1"
     # The seeded "alive" worker writes no more heartbeats: keep it alive for the test's length.
     e2e_env["EXORA_WORKER_STALE_SECONDS"] = "300"
@@ -83,7 +83,7 @@ def seed_a_week(owner) -> None:
 
 def enqueue_waiting_messages(redis_url: str) -> None:
     """Ten page messages and one start message waiting in the test's Redis, nobody reading them."""
-    broker = RedisBroker(url=redis_url)
+    broker = RedisBroker(url=redis_url)  # type: ignore[no-untyped-call, unused-ignore]  # dramatiq: __init__ untyped
     try:
         for n in range(10):
             broker.enqueue(dramatiq.Message("pages", "read_document_page", (f"doc-{n}", n), {}, {}))
@@ -130,6 +130,7 @@ def test_the_operator_sees_the_dashboard_with_charts_and_it_polls_only_while_vis
             expect(page.locator("#ops-throughput svg")).to_have_count(3)
             expect(page.locator("#ops-distributions svg")).to_have_count(3)
             points = page.locator('#ops-throughput polyline[data-series="pages"]').first.get_attribute("points")
+            assert points is not None  # narrows the type
             assert len(set(p.split(",")[1] for p in points.split())) > 3, "the pages line is flat"
             # AND the queues from Redis (after a poll at most), the workers and the failures
             expect(page.locator('#ops-queues tr[data-queue="pages"] td').nth(1)).to_have_text("10")

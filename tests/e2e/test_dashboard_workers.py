@@ -13,6 +13,7 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from dashboard.figures import WorkerRow
 from dashboard.selectors import workers
 from processing.models import Page, WorkerProcess
 from tests.factories import scanned_pdf
@@ -24,7 +25,7 @@ LIVENESS = {"EXORA_WORKER_STALE_SECONDS": 2, "EXORA_WORKER_DEAD_SECONDS": 4}
 
 
 @pytest.fixture
-def quick_heartbeats(e2e_env) -> dict[str, str]:
+def quick_heartbeats(e2e_env: dict[str, str]) -> dict[str, str]:
     """Beats every half second and short liveness limits, for every process of the test."""
     e2e_env.update({key: str(value) for key, value in LIVENESS.items()})
     e2e_env.update(
@@ -52,7 +53,8 @@ def wait_for(condition, what: str, logs, timeout: float = 90.0):
 def metrics_text(base_url: str) -> str:
     request = urllib.request.Request(f"{base_url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     with urllib.request.urlopen(request, timeout=10) as response:
-        return response.read().decode()
+        body: bytes = response.read()  # urlopen() is typed as returning Any
+        return body.decode()
 
 
 @override_settings(**LIVENESS)
@@ -90,7 +92,7 @@ def test_a_killed_worker_shows_as_dead_with_the_page_it_held(
     os.kill(victim_pid, signal.SIGKILL)
 
     # THEN within the liveness limits the dashboard shows it stale, then dead
-    def victim_row() -> dict | None:
+    def victim_row() -> WorkerRow | None:
         return next((w for w in workers.workers_overview() if w["name"] == victim), None)
 
     dead = wait_for(lambda: (row := victim_row()) and row["state"] == workers.DEAD and row, "the worker dead", logs, 30)

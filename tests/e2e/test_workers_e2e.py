@@ -1,5 +1,7 @@
 """Uploads through the API of a real daphne, read by real rundramatiq workers over Redis."""
 
+from typing import Any
+
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
@@ -65,7 +67,7 @@ def test_scanned_and_born_digital_pdfs_are_read_by_real_workers(api_for, worker_
     assert text.index("--- page 1 ---") < text.index("--- page 2 ---") < text.index("--- page 3 ---")
 
 
-def _assert_words_in_boxes(page: dict, expected_word: str) -> None:
+def _assert_words_in_boxes(page: dict[str, Any], expected_word: str) -> None:
     words = page["words"]
     assert expected_word in [word["text"] for word in words], [word["text"] for word in words]
     for word in words:

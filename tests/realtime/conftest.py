@@ -3,6 +3,7 @@ browser or a token client opens it (through exora.asgi's real stack and Redis la
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from channels.testing import WebsocketCommunicator
@@ -89,10 +90,12 @@ def communicator(*, cookie: bytes | None = None, origin: bytes | None = b"http:/
     return WebsocketCommunicator(application, "/ws/documents/", headers=headers)
 
 
-async def receive_all(socket, *, quiet: float = 0.5, limit: float = 10.0) -> list[dict]:
+async def receive_all(
+    socket: WebsocketCommunicator, *, quiet: float = 0.5, limit: float = 10.0
+) -> list[dict[str, Any]]:
     """Every message until none came for `quiet` seconds (or `limit` passed). Waits with
     receive_nothing: a receive that times out would cancel the application."""
-    received = []
+    received: list[dict[str, Any]] = []
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit
     while loop.time() < deadline and not await socket.receive_nothing(timeout=quiet, interval=0.02):

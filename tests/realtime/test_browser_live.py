@@ -2,10 +2,11 @@
 
 import re
 import time
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import FilePayload, WebSocket, expect, sync_playwright
 
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, FILLER, _record_problems, _screenshot
 from tests.factories import scanned_pdf
@@ -37,11 +38,15 @@ def test_position_progress_and_completion_arrive_over_the_socket(web_server, idl
             page.set_default_timeout(30_000)
             expect.set_options(timeout=30_000)
             problems = _record_problems(page)
-            sockets, frames, polls = [], [], []
-            page.on(
-                "websocket",
-                lambda ws: (sockets.append(ws.url), ws.on("framereceived", lambda frame: frames.append(frame))),
-            )
+            sockets: list[str] = []
+            frames: list[str | bytes] = []
+            polls: list[str] = []
+
+            def watch(ws: WebSocket) -> None:
+                sockets.append(ws.url)
+                ws.on("framereceived", lambda frame: frames.append(frame))
+
+            page.on("websocket", watch)
             page.on("request", lambda r: polls.append(r.url) if r.url.endswith("status.json") else None)
 
             # WHEN they sign in and upload a five-page scan
@@ -51,7 +56,7 @@ def test_position_progress_and_completion_arrive_over_the_socket(web_server, idl
             page.get_by_role("button", name="Sign in").click()
             page.wait_for_url(f"{base}/")
             page.locator("#file-input").set_input_files(
-                files=[{"name": "obs.pdf", "mimeType": "application/pdf", "buffer": pdf}]
+                files=[FilePayload(name="obs.pdf", mimeType="application/pdf", buffer=pdf)]
             )
             page.locator("#upload-button").click()
             row = page.locator("#documents tr", has=page.get_by_role("link", name="obs.pdf"))
@@ -66,7 +71,7 @@ def test_position_progress_and_completion_arrive_over_the_socket(web_server, idl
 
             # WHEN the workers start
             idle_worker_pool.start()
-            states = []
+            states: list[dict[str, Any]] = []
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and not loads:
                 try:

@@ -2,6 +2,7 @@
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import dramatiq
 from asgiref.sync import sync_to_async
@@ -22,7 +23,7 @@ from tests.realtime.conftest import communicator, queued_document, receive_all, 
 
 
 def test_anonymous_is_refused(transactional_db):
-    async def scenario():
+    async def scenario() -> None:
         # GIVEN no session WHEN a socket is opened
         socket = communicator()
         connected, code = await socket.connect()
@@ -35,7 +36,7 @@ def test_anonymous_is_refused(transactional_db):
 def test_another_origin_is_refused_even_with_a_session(alice):
     cookie = session_cookie("alice")
 
-    async def scenario():
+    async def scenario() -> None:
         # GIVEN alice's session cookie, sent by a page of another site
         socket = communicator(cookie=cookie, origin=b"http://evil.example")
         connected, _ = await socket.connect()
@@ -50,7 +51,7 @@ def test_a_token_client_connects_and_a_wrong_token_is_refused(alice):
     token = Token.objects.create(user=alice).key
     document = queued_document(alice)
 
-    async def scenario():
+    async def scenario() -> None:
         # WHEN a client without a browser connects with the token header (no Origin)
         socket = communicator(token=token, origin=None)
         connected, _ = await socket.connect()
@@ -77,7 +78,7 @@ def test_snapshot_on_connect_has_one_message_per_open_document(alice):
     )
     cookie = session_cookie("alice")
 
-    async def scenario():
+    async def scenario() -> tuple[list[dict[str, Any]], None]:
         socket = communicator(cookie=cookie)
         connected, _ = await socket.connect()
         assert connected
@@ -104,7 +105,7 @@ def test_another_users_events_never_arrive(alice, bob):
     theirs = queued_document(bob)
     cookie = session_cookie("alice")
 
-    async def scenario():
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
         socket = communicator(cookie=cookie)
         assert (await socket.connect())[0]
         snapshot = await receive_all(socket)
@@ -134,7 +135,7 @@ def test_many_changes_within_a_second_arrive_as_one_message_with_the_last_state(
             Document.objects.filter(id=document.id).update(status=Document.Status.READING, pages_done=done)
             events.document_changed(document.id)
 
-    async def scenario():
+    async def scenario() -> tuple[dict[str, Any], list[dict[str, Any]], float]:
         socket = communicator(cookie=cookie)
         assert (await socket.connect())[0]
         snapshot = await socket.receive_json_from(timeout=5)
@@ -166,7 +167,7 @@ def test_a_document_from_queued_to_completed(alice, stub_broker, settings):
     document_id = response.json()["id"]
     cookie = session_cookie("alice")
 
-    async def scenario():
+    async def scenario() -> list[dict[str, Any]]:
         socket = communicator(cookie=cookie)
         assert (await socket.connect())[0]
         seen = [await socket.receive_json_from(timeout=5)]
@@ -211,7 +212,7 @@ def test_owners_hear_when_the_last_worker_stops_and_when_one_is_back(alice):
     housekeeping = Housekeeping()
     housekeeping.tell_owners_when_workers_change()  # what the first round sees
 
-    async def scenario():
+    async def scenario() -> None:
         socket = communicator(cookie=cookie)
         assert (await socket.connect())[0]
         snapshot = await socket.receive_json_from(timeout=5)

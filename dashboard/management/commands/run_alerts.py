@@ -7,6 +7,8 @@ dashboard/services/evaluator.py). `--once` runs a single round and exits (cron, 
 import os
 import signal
 import threading
+from argparse import ArgumentParser
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -18,11 +20,11 @@ from dashboard.services import evaluator
 class Command(BaseCommand):
     help = "Evaluate the alert rules periodically (one leader at a time) and notify."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--once", action="store_true", help="Run one round and exit.")
         parser.add_argument("--interval", type=float, default=None, help="Seconds between rounds.")
 
-    def handle(self, *args, once: bool = False, interval: float | None = None, **options) -> None:
+    def handle(self, *args: Any, once: bool = False, interval: float | None = None, **options: Any) -> None:
         if once:
             events = evaluator.run_round()
             self.stdout.write(f"{len(events)} alert event(s)")
