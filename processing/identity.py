@@ -35,12 +35,18 @@ def node_of(name: str) -> str:
     return name.rsplit(":", 1)[0]
 
 
+def pid_of(name: str) -> int:
+    """The process id in a worker's name."""
+    return int(name.rsplit(":", 1)[1].split(".", 1)[0])
+
+
 def database_now() -> datetime:
     """The database's clock, which every host shares."""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("SELECT STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW')")
             return datetime.fromisoformat(cursor.fetchone()[0]).replace(tzinfo=UTC)
-        cursor.execute("SELECT CURRENT_TIMESTAMP")
+        # The statement's time, as Django's Now() takes it: not the transaction's start.
+        cursor.execute("SELECT STATEMENT_TIMESTAMP()")
         now: datetime = cursor.fetchone()[0]
         return now

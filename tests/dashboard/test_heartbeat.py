@@ -1,8 +1,6 @@
 """The worker heartbeat middleware in this process, and liveness from the heartbeat's age.
 (A real worker process that is killed: tests/e2e/test_dashboard_workers.py.)"""
 
-import os
-import socket
 import time
 from datetime import timedelta
 from types import SimpleNamespace
@@ -16,6 +14,7 @@ from dramatiq.broker import MessageProxy
 
 from dashboard.selectors import workers
 from documents.models import Document
+from processing import identity
 from processing.models import Page, WorkerProcess
 from processing.supervision import WorkerHeartbeat
 from tests.dashboard.conftest import make_document
@@ -39,7 +38,7 @@ def test_the_middleware_writes_its_row_with_current_work_and_marks_a_clean_stop(
     # A stand-in for a booted worker: the middleware reads only these two attributes.
     worker = cast(dramatiq.Worker, SimpleNamespace(consumer_whitelist={"pages"}, worker_threads=2))
     middleware.after_worker_boot(broker, worker)
-    name = f"{socket.gethostname()}:{os.getpid()}"
+    name = identity.worker_name()
     try:
         # THEN its row appears at once, alive, with its memory
         row = wait_for(lambda: WorkerProcess.objects.filter(name=name).first())

@@ -197,12 +197,22 @@ class WorkerPool:
 
 
 class WebServer:
-    """daphne serving `exora.asgi:application` on a free local port."""
+    """daphne serving `exora.asgi:application` on a free local port; `launcher` wraps its command
+    (to run it on a host of its own: tests/e2e/hosts.py)."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path, diagnostics: E2EProcesses) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_dir: Path,
+        diagnostics: E2EProcesses,
+        launcher: Callable[[list[str]], list[str]] | None = None,
+        name: str = "daphne",
+    ) -> None:
         self.env = env
         self.log_dir = log_dir
         self._diagnostics = diagnostics
+        self.launcher = launcher or (lambda args: args)
+        self.name = name
         self.process: ManagedProcess | None = None
         self.port: int | None = None
 
@@ -211,19 +221,21 @@ class WebServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> None:
+        log_name = self.name.replace(" ", "-")
         if self.process is None:
-            self.process = self._diagnostics.add(ManagedProcess("daphne", [], self.env, self.log_dir / "daphne.log"))
+            log = self.log_dir / f"{log_name}.log"
+            self.process = self._diagnostics.add(ManagedProcess(self.name, [], self.env, log))
         process = self.process
         # A free port can be taken between choosing and binding it: try another then.
         for _attempt in range(3):
             self.port = _free_port()
-            process.args = [
+            process.args = self.launcher([
                 str(BIN_DIR / "daphne"),
                 "-b", "127.0.0.1",
                 "-p", str(self.port),
-                "--access-log", str(self.log_dir / "daphne-access.log"),
+                "--access-log", str(self.log_dir / f"{log_name}-access.log"),
                 "exora.asgi:application",
-            ]  # fmt: skip
+            ])  # fmt: skip
             process.start()
             if self._wait_until_answering(timeout):
                 return

@@ -9,7 +9,6 @@ recovery interval (tests/e2e/conftest.py): production uses 30 s and 5 s.
 
 import os
 import signal
-import socket
 import time
 
 import pytest
@@ -19,6 +18,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from documents.models import Document
+from processing import identity
 from processing.models import Page
 from tests.factories import scanned_pdf
 
@@ -77,8 +77,9 @@ def assert_every_page_read_once(uploaded: dict[str, int], logs) -> None:
 
 
 def running_pages_of(pool) -> list[Page]:
-    owners = {f"{socket.gethostname()}:{pid}" for pid in pool.worker_pids()}
-    return list(Page.objects.filter(status=Page.Status.RUNNING, lease_owner__in=owners))
+    pids = set(pool.worker_pids())
+    running = Page.objects.filter(status=Page.Status.RUNNING).exclude(lease_owner="")
+    return [page for page in running if identity.pid_of(page.lease_owner) in pids]
 
 
 def wait_for_running_pages(pool, uploaded: dict[str, int], logs) -> list[Page]:
@@ -113,7 +114,7 @@ def test_killed_workers_lose_no_page(api, worker_pool, e2e_processes):
         if not running:
             break
         page = running[0]
-        os.kill(int(page.lease_owner.rsplit(":", 1)[1]), signal.SIGKILL)
+        os.kill(identity.pid_of(page.lease_owner), signal.SIGKILL)
         killed.append((page, time.time()))
         restart_when_down(worker_pool, logs)
         done_before = pages_done()
@@ -217,7 +218,7 @@ def test_poison_document_is_quarantined_after_three_crashes(api, worker_pool, e2
         if page is None:
             break
         killed.add(page.lease_owner)
-        os.kill(int(page.lease_owner.rsplit(":", 1)[1]), signal.SIGKILL)
+        os.kill(identity.pid_of(page.lease_owner), signal.SIGKILL)
         restart_when_down(worker_pool, logs)
 
     # THEN the document is set aside with a reason after three crashes, and the others complete

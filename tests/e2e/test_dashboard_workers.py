@@ -15,6 +15,7 @@ from rest_framework.authtoken.models import Token
 
 from dashboard.figures import WorkerRow
 from dashboard.selectors import workers
+from processing import identity
 from processing.models import Page, WorkerProcess
 from tests.factories import scanned_pdf
 
@@ -87,7 +88,7 @@ def test_a_killed_worker_shows_as_dead_with_the_page_it_held(
         logs,
     )
     victim = page.lease_owner
-    victim_pid = int(victim.rsplit(":", 1)[1])
+    victim_pid = identity.pid_of(victim)
     assert victim_pid in pids
     os.kill(victim_pid, signal.SIGKILL)
 
