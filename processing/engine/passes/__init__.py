@@ -116,8 +116,8 @@ def _tables(
         below = lines[position + 1] if position + 1 < len(lines) and position + 1 not in labs_by_line else None
         for mention in on_line:
             read = measurements.lab(mention, lab_header, panel_date, below)
-            skip = position + 1 if read.pop("_wrapped") else skip  # the rest of its value cell
-            records["labs"].append(read)
+            skip = position + 1 if read.took_next_line else skip  # the rest of its value cell
+            records["labs"].append(read.record)
         if not on_line and section == "labs" and lab_header is not None and lab_header is not line:
             row = measurements.lab_from_row(line, position, lab_header, panel_date)
             if row is not None:

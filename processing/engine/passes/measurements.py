@@ -7,6 +7,7 @@ order: value, unit, range, flag.
 """
 
 import re
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -68,7 +69,16 @@ def _cell_under(line: Line, header: Cell) -> Cell | None:
     return best
 
 
-def lab(mention: Mention, header: Line | None, panel_date: str | None, below: Line | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class LabRead:
+    """A lab result, and whether its value cell wrapped onto the line below, which was read with
+    it: the table reader then skips that line."""
+
+    record: dict[str, Any]
+    took_next_line: bool
+
+
+def lab(mention: Mention, header: Line | None, panel_date: str | None, below: Line | None = None) -> LabRead:
     """A lab result read from its row; `below` is the next line, read with the row when the
     row's value cell wrapped onto it ('Borderline, equal to' over '1:80', '152' over 'THOUS/MCL')."""
     line = mention.line
@@ -102,7 +112,7 @@ def lab(mention: Mention, header: Line | None, panel_date: str | None, below: Li
     if fields.get("flag") is None and fields.get("value_num") is not None:
         fields["flag"] = _flag_from_range(fields["value_num"], fields.get("reference_range"), known)
     found = dates.find_dates(line.text)
-    return record(
+    made = record(
         line,
         mention.words + segment.words,
         mention.context,
@@ -117,8 +127,8 @@ def lab(mention: Mention, header: Line | None, panel_date: str | None, below: Li
         reference_range=fields.get("reference_range"),
         flag=fields.get("flag"),
         date=found[0].iso if found else panel_date,
-        _wrapped=wrapped is not None,
     )
+    return LabRead(made, took_next_line=wrapped is not None)
 
 
 def _wrapped(line: Line, below: Line, value_header: Cell | None) -> bool:
@@ -166,8 +176,7 @@ def lab_from_row(line: Line, position: int, header: Line, panel_date: str | None
     mention = Mention(
         "lab", first.text, "", line, position, (tokens[0], tokens[-1] + 1), context.Context(section="labs")
     )
-    made = lab(mention, header, panel_date)
-    made.pop("_wrapped")
+    made = lab(mention, header, panel_date).record
     if not reading and cell is not None:  # the words are the result: no number, unit or range
         made.update(value=cell.text, value_num=None, comparator=None, unit=None, reference_range=None, flag=None)
     return made

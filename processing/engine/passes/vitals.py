@@ -8,6 +8,7 @@ superscript '²' reads '?'. The readers below undo those slips rather than trust
 """
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from processing.engine.passes import context, dates, vocabulary
@@ -26,6 +27,14 @@ O2_SLIPS = {"02": "o2"}  # and "sp02" -> "spo2": see layout.O_READ_AS_ZERO
 # A column x taken from a run-on header word is an estimate (by letters): allow this much slack
 ESTIMATE_SLACK = 100.0
 Column = tuple[float, str | None, float]  # left x, vital kind (None: not a vital), slack
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """A vital's fields, read from the start of a text, and where in that text the reading ended."""
+
+    fields: dict[str, Any]
+    end: int
 
 
 def _o2(text: str) -> str:
@@ -74,19 +83,18 @@ def vitals_in_line(
         words = list(range(line.tokens[s].word, line.tokens[e - 1].word + 1))
         segment = Segment(line, words[-1] + 1)
         parsed = _vital(entry.canonical, segment.text)
-        if not parsed:
+        if parsed is None:
             continue
         ctx = context.assess(tokens, s, e, section)
-        end = parsed.pop("_end")
-        add(words + segment.words_in(0, end), ctx, parsed)
+        end = parsed.end
+        add(words + segment.words_in(0, end), ctx, parsed.fields)
         # a row of readings at several dates ('Weight  189 lbs  194 lbs'): one vital per cell
         for cell in line.cells:
             if cell.words[0] > segment.words[0] and segment.spans[segment.words.index(cell.words[0])][0] >= end:
                 more = _vital(entry.canonical, cell.text)
-                if not more:
+                if more is None:
                     break
-                more.pop("_end")
-                add(cell.words, ctx, more)
+                add(cell.words, ctx, more.fields)
     return found
 
 
@@ -202,29 +210,28 @@ def vitals_in_table(rows: list[Line], columns: list[Column], position: int, sect
             continue
         cell = by_column[k]
         parsed = _vital(kind, " ".join(text for _line, _i, text in cell))
-        if parsed:
-            parsed.pop("_end")
+        if parsed is not None:
             line = cell[0][0]
             words = [i for owner, i, _text in cell if owner is line]
             ctx = context.Context(section=section)
-            found.append(record(line, words, ctx, position, **parsed, date=when.iso if when else None))
+            found.append(record(line, words, ctx, position, **parsed.fields, date=when.iso if when else None))
     return found
 
 
-def _vital(kind: str, text: str) -> dict[str, Any] | None:
+def _vital(kind: str, text: str) -> _Reading | None:
     text = re.sub(r"^\s*[\[(][^\])]*[\])]", lambda m: " " * len(m.group()), text)  # '[90-140 mmHg]' printed range
     match = VITAL_VALUE.match(text)
     if not match:
         return None
     spec = vocabulary.vitals()[kind]
     unit = re.sub(r"\s+", "", match.group(5) or "") or spec["unit"] or None
-    fields: dict[str, Any] = {"type": kind, "systolic": None, "diastolic": None, "_end": match.end()}
+    fields: dict[str, Any] = {"type": kind, "systolic": None, "diastolic": None}
     if match.group(1):
         if kind != "blood_pressure":
             return None
         fields.update(systolic=int(match.group(1)), diastolic=int(match.group(2)))
         fields.update(value=f"{match.group(1)}/{match.group(2)}", unit="mmHg")
-        return fields
+        return _Reading(fields, match.end())
     value = float(match.group(3))
     if match.group(4):  # 5'7" -> inches
         value, unit = value * 12 + float(match.group(4)), "in"
@@ -236,7 +243,7 @@ def _vital(kind: str, text: str) -> dict[str, Any] | None:
         unit = re.sub(r"m[²?]$", "m2", unit)  # a superscript '²', which OCR may read '?'
         unit = UNIT_NAMES.get(unit.lower().replace(" ", ""), unit)  # 'Ibs' is OCR's 'lbs'
     fields.update(value=clean_number(value), unit=unit)
-    return fields
+    return _Reading(fields, match.end())
 
 
 def vital_header(line: Line, section: str) -> bool:
