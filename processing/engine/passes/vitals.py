@@ -9,11 +9,12 @@ superscript '²' reads '?'. The readers below undo those slips rather than trust
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from processing.engine.passes import context, dates, vocabulary
 from processing.engine.passes.layout import Line
-from processing.engine.passes.rows import Segment, clean_number, record
+from processing.engine.passes.records import Vital
+from processing.engine.passes.rows import Segment, clean_number, record_fields
 
 VITAL_VALUE = re.compile(
     r"^\s*[:=]?\s*(?:(\d{2,3})\s*/\s*(\d{2,3})|(\d+(?:\.\d+)?)\.?(?:\s*'\s*(\d{1,2})\s*\"?)?)\s*"
@@ -29,11 +30,21 @@ ESTIMATE_SLACK = 100.0
 Column = tuple[float, str | None, float]  # left x, vital kind (None: not a vital), slack
 
 
+class _Value(TypedDict):
+    """A vital's own fields but its date, in a record's order."""
+
+    type: str
+    systolic: float | None
+    diastolic: float | None
+    value: str | float
+    unit: str | None
+
+
 @dataclass(frozen=True)
 class _Reading:
-    """A vital's fields, read from the start of a text, and where in that text the reading ended."""
+    """A vital read from the start of a text, and where in that text the reading ended."""
 
-    fields: dict[str, Any]
+    fields: _Value
     end: int
 
 
@@ -64,18 +75,16 @@ def _date_above(line: Line, words: list[int], dated: list[tuple[float, float, st
     return best[2] if min(best[1], x1) - max(best[0], x0) > 0 else None
 
 
-def vitals_in_line(
-    line: Line, position: int, section: str, dated: list[tuple[float, float, str]] | None = None
-) -> list[dict[str, Any]]:
+def vitals_in_line(line: Line, section: str, dated: list[tuple[float, float, str]] | None = None) -> list[Vital]:
     """Vital signs printed as text on a line: 'BP 132/84 mmHg, HR 72'. `dated`: the date cells of
     a row above ('Date / Time:  Nov 1, 2011  August 6, 2012'), dating the reading under each."""
-    found: list[dict[str, Any]] = []
+    found: list[Vital] = []
     tokens = _tokens(line)
     printed = dates.parse_date(line.text)
 
-    def add(words: list[int], ctx: context.Context, parsed: dict[str, Any]) -> None:
+    def add(words: list[int], ctx: context.Context, parsed: _Value) -> None:
         when = printed.iso if printed else _date_above(line, words, dated or [])
-        found.append(record(line, words, ctx, position, **parsed, date=when))
+        found.append({**parsed, "date": when, **record_fields(line, words, ctx)})
 
     for s, e, entry in vocabulary.vital_names().find(tokens):
         if len(" ".join(tokens[s:e])) == 1 and section != "vitals":
@@ -193,7 +202,7 @@ def _split_value_run_on(word: str, box: list[int]) -> list[tuple[float, str]]:
     return found
 
 
-def vitals_in_table(rows: list[Line], columns: list[Column], position: int, section: str) -> list[dict[str, Any]]:
+def vitals_in_table(rows: list[Line], columns: list[Column], section: str) -> list[Vital]:
     """The vitals of one table row (and the units wrapped onto the row below), column by column."""
     by_column: dict[int, list[tuple[Line, int, str]]] = {}
     for line in rows:
@@ -203,7 +212,7 @@ def vitals_in_table(rows: list[Line], columns: list[Column], position: int, sect
             for x0, text in _split_value_run_on(line.words[i], box):
                 k = max((k for k, (x, _, slack) in enumerate(columns) if x - slack <= x0 + 15), default=0)
                 by_column.setdefault(k, []).append((line, i, text))
-    found = []
+    found: list[Vital] = []
     when = dates.parse_date(rows[0].text)
     for k, (_x, kind, _slack) in enumerate(columns):
         if kind is None or k not in by_column:
@@ -214,7 +223,7 @@ def vitals_in_table(rows: list[Line], columns: list[Column], position: int, sect
             line = cell[0][0]
             words = [i for owner, i, _text in cell if owner is line]
             ctx = context.Context(section=section)
-            found.append(record(line, words, ctx, position, **parsed.fields, date=when.iso if when else None))
+            found.append({**parsed.fields, "date": when.iso if when else None, **record_fields(line, words, ctx)})
     return found
 
 
@@ -225,13 +234,18 @@ def _vital(kind: str, text: str) -> _Reading | None:
         return None
     spec = vocabulary.vitals()[kind]
     unit = re.sub(r"\s+", "", match.group(5) or "") or spec["unit"] or None
-    fields: dict[str, Any] = {"type": kind, "systolic": None, "diastolic": None}
     if match.group(1):
         if kind != "blood_pressure":
             return None
-        fields.update(systolic=int(match.group(1)), diastolic=int(match.group(2)))
-        fields.update(value=f"{match.group(1)}/{match.group(2)}", unit="mmHg")
-        return _Reading(fields, match.end())
+        high, low = match.group(1), match.group(2)
+        pressure: _Value = {
+            "type": kind,
+            "systolic": int(high),
+            "diastolic": int(low),
+            "value": f"{high}/{low}",
+            "unit": "mmHg",
+        }
+        return _Reading(pressure, match.end())
     value = float(match.group(3))
     if match.group(4):  # 5'7" -> inches
         value, unit = value * 12 + float(match.group(4)), "in"
@@ -242,8 +256,8 @@ def _vital(kind: str, text: str) -> _Reading | None:
     if unit:
         unit = re.sub(r"m[²?]$", "m2", unit)  # a superscript '²', which OCR may read '?'
         unit = UNIT_NAMES.get(unit.lower().replace(" ", ""), unit)  # 'Ibs' is OCR's 'lbs'
-    fields.update(value=clean_number(value), unit=unit)
-    return _Reading(fields, match.end())
+    measured: _Value = {"type": kind, "systolic": None, "diastolic": None, "value": clean_number(value), "unit": unit}
+    return _Reading(measured, match.end())
 
 
 def vital_header(line: Line, section: str) -> bool:
