@@ -47,7 +47,7 @@ SAME = {
     "procedures": ("name_normalised", "date"),
 }
 
-AnyRecord = TypeVar("AnyRecord", bound=RecordFields)
+Record = TypeVar("Record", bound=RecordFields)
 
 
 @dataclass
@@ -117,15 +117,16 @@ def _tables(lines: list[Line], section_of: list[str], mentions: list[entities.Me
     vital_header: list[Line] = []
     vital_dates: list[tuple[float, float, str]] = []  # a 'Date / Time' row over columns of readings
     panel_date: str | None = None
-    section = None
+    previous_section: str | None = None
     skip = header_at = -1
     for position, line in enumerate(lines):
-        if section_of[position] != section:
-            section, lab_header, vital_header, panel_date = section_of[position], None, [], None
+        section = section_of[position]
+        if section != previous_section:
+            previous_section, lab_header, vital_header, panel_date = section, None, [], None
             vital_dates = []
         if measurements.lab_header(line):
             lab_header = line
-        if vitals.vital_header(line, section or ""):
+        if vitals.vital_header(line, section):
             vital_header, header_at = [line], position
             continue
         has_number = any(t.lower[:1].isdigit() for t in line.tokens)
@@ -205,9 +206,7 @@ def _in_encounters(read: _Read, encounters: list[Placed[Encounter]]) -> Records:
     }
 
 
-def _placed_in(
-    placed: list[Placed[AnyRecord]], starts: list[int], ids: list[str], same: tuple[str, ...]
-) -> list[AnyRecord]:
+def _placed_in(placed: list[Placed[Record]], starts: list[int], ids: list[str], same: tuple[str, ...]) -> list[Record]:
     """The records in the order of their lines, each in the encounter started last before it."""
     records = []
     for one in sorted(placed, key=lambda p: p.line):
@@ -217,7 +216,7 @@ def _placed_in(
     return _dedupe(records, same)
 
 
-def _dedupe(items: list[AnyRecord], keys: tuple[str, ...]) -> list[AnyRecord]:
+def _dedupe(items: list[Record], keys: tuple[str, ...]) -> list[Record]:
     """One record per thing said in an encounter; the first mention keeps its boxes."""
     seen: set[tuple[str, ...]] = set()
     kept = []

@@ -5,8 +5,8 @@ list item), so a sig, a reaction or a date is never borrowed from a neighbouring
 """
 
 import re
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from processing.engine.passes import dates, vocabulary
 from processing.engine.passes.context import Context
@@ -41,28 +41,37 @@ CONDITION_STATUS = {
 REFUSED = re.compile(r"\b(refused|declined|objected|not given|deferred)\b", re.I)
 
 
+@dataclass(frozen=True)
+class _SigPatterns:
+    """How a sig is read, built once from data/sig.json."""
+
+    strength: re.Pattern[str]
+    dose: re.Pattern[str]
+    every: re.Pattern[str]  # 'every 4-6 hours', 'q8h'
+    frequency: vocabulary.PhraseIndex  # filled on first use (_frequency_index)
+
+
 @cache
-def _sig_patterns() -> dict[str, Any]:
+def _sig_patterns() -> _SigPatterns:
     sig = vocabulary.sig()
     units = "|".join(sorted((re.escape(u) for u in sig["strength_units"]), key=len, reverse=True))
     dose_units = "|".join(sorted((re.escape(u) for u in sig["dose_units"]), key=len, reverse=True))
     counts = r"\d+(?:\.\d+)?|one|two|three|four|five|half|1/2"
-    return {
+    return _SigPatterns(
         # after the name, maybe past a salt or a brand: 'Heparin Sodium (Porcine) 5,000 unit/mL'
-        "strength": re.compile(rf"^\W{{0,3}}(?:\([^)]*\)\s*)?(\d[\d,]*(?:\.\d+)?)\s*({units})(?![a-z])", re.I),
-        "dose": re.compile(
+        strength=re.compile(rf"^\W{{0,3}}(?:\([^)]*\)\s*)?(\d[\d,]*(?:\.\d+)?)\s*({units})(?![a-z])", re.I),
+        dose=re.compile(
             rf"\b(?:take|takes|taking|administer|give|inject|apply|inhale|use|instill|sig:?)?\s*"
             rf"(?<![\d,.])({counts})\s*(?:\(\d+(?:\.\d+)?\)\s*)?({dose_units})\b",
             re.I,
         ),
-        "every": re.compile(r"\b(?:every|q)\s*(\d+)(?:\s*(?:-|to)\s*(\d+))?\s*(?:hours?|hrs?|h)\b", re.I),
-        "frequency": vocabulary.PhraseIndex(),
-    }
+        every=re.compile(r"\b(?:every|q)\s*(\d+)(?:\s*(?:-|to)\s*(\d+))?\s*(?:hours?|hrs?|h)\b", re.I),
+        frequency=vocabulary.PhraseIndex(),
+    )
 
 
 def _frequency_index() -> vocabulary.PhraseIndex:
-    patterns = _sig_patterns()
-    index: vocabulary.PhraseIndex = patterns["frequency"]
+    index = _sig_patterns().frequency
     if not index.phrases:
         for phrase, (code, hours) in vocabulary.sig()["frequency"].items():
             index.add(phrase, vocabulary.Entry("frequency", code, str(hours or "")))
@@ -97,12 +106,12 @@ def medication(mention: Mention, next_line: Line | None) -> Medication:
     patterns = _sig_patterns()
     extra: list[int] = []
     strength = None
-    match, words = first_match(patterns["strength"], segment)
+    match, words = first_match(patterns.strength, segment)
     if match:
         strength = f"{match.group(1)} {match.group(2)}".replace(" %", "%")
         extra += words
     dose, dose_unit = None, None
-    for m in patterns["dose"].finditer(text):
+    for m in patterns.dose.finditer(text):
         if match and m.start() < match.end():
             continue
         dose = NUMBER_WORDS.get(m.group(1).lower()) or number(m.group(1))
@@ -149,7 +158,7 @@ def _frequency(tokens: list[str], text: str) -> tuple[str | None, float | None]:
     if found:
         entry = found[0][2]
         return entry.canonical, float(entry.code) if entry.code else None
-    every = _sig_patterns()["every"].search(text)
+    every = _sig_patterns().every.search(text)
     if every:
         low = every.group(1)
         if every.group(2):

@@ -8,7 +8,7 @@ superscript '²' reads '?'. The readers below undo those slips rather than trust
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypedDict
 
 from processing.engine.passes import context, dates, vocabulary
@@ -38,6 +38,17 @@ class _Value(TypedDict):
     diastolic: float | None
     value: str | float
     unit: str | None
+
+
+@dataclass
+class _HeaderWord:
+    """A word of a vitals table's header and its x extent, give or take `slack` when the x is
+    estimated by letters (a name cut out of a word OCR ran together)."""
+
+    x0: float
+    x1: float
+    text: str
+    slack: float
 
 
 @dataclass(frozen=True)
@@ -116,65 +127,67 @@ def table_columns(header: list[Line]) -> list[Column]:
     """
     names = vocabulary.vital_names()
     first = [
-        [float(b[0]), float(b[2]), _o2(w), 0.0] for w, b in zip(header[0].words, header[0].boxes, strict=True) if b
+        _HeaderWord(float(b[0]), float(b[2]), _o2(w), 0.0)
+        for w, b in zip(header[0].words, header[0].boxes, strict=True)
+        if b
     ]
     words = [part for word in _join_broken(first, names) for part in _split_run_on(word, names)]
     for extra in header[1:]:
         for text, box in zip(extra.words, extra.boxes, strict=True):
             if box is None:
                 continue
-            overlaps = [(min(w[1], box[2] + 10) - max(w[0], box[0] - 10), k) for k, w in enumerate(words)]
+            overlaps = [(min(w.x1, box[2] + 10) - max(w.x0, box[0] - 10), k) for k, w in enumerate(words)]
             overlap, k = max(overlaps, default=(0.0, -1))
             if overlap > 0:  # the word above, the one it overlaps most
                 above = words[k]
-                above[2] = f"{above[2]} {_o2(text)}"
-                above[0], above[1] = min(above[0], box[0]), max(above[1], box[2])
+                above.text = f"{above.text} {_o2(text)}"
+                above.x0, above.x1 = min(above.x0, box[0]), max(above.x1, box[2])
             else:
-                words.append([float(box[0]), float(box[2]), _o2(text), 0.0])
-    words.sort(key=lambda w: w[0])
+                words.append(_HeaderWord(float(box[0]), float(box[2]), _o2(text), 0.0))
+    words.sort(key=lambda w: w.x0)
     columns: list[Column] = []
     i = 0
     while i < len(words):
         for n in range(min(4, len(words) - i), 0, -1):
-            entry = names.phrases.get(vocabulary.norm_tokens(" ".join(str(w[2]) for w in words[i : i + n])))
+            entry = names.phrases.get(vocabulary.norm_tokens(" ".join(w.text for w in words[i : i + n])))
             if entry is not None:
-                columns.append((words[i][0], entry.canonical, words[i][3]))
+                columns.append((words[i].x0, entry.canonical, words[i].slack))
                 i += n
                 break
         else:
-            columns.append((words[i][0], None, words[i][3]))
+            columns.append((words[i].x0, None, words[i].slack))
             i += 1
     return columns
 
 
-def _join_broken(words: list[list], names: vocabulary.PhraseIndex) -> list[list]:
+def _join_broken(words: list[_HeaderWord], names: vocabulary.PhraseIndex) -> list[_HeaderWord]:
     """OCR may break a run-on at the wrong letter ('TemperatureR espiratory'): a word that is a
     name and one capital, followed by a lower-case word, is joined to it, to be split again."""
-    joined: list[list] = []
+    joined: list[_HeaderWord] = []
     for word in words:
         if joined:
             last = joined[-1]
-            broken = re.fullmatch(r"(.{3,}?)([A-Z][a-z]?)", str(last[2]))
-            if broken and names.phrases.get((broken.group(1).lower(),)) and str(word[2])[:1].islower():
-                last[1], last[2] = word[1], f"{last[2]}{word[2]}"
+            broken = re.fullmatch(r"(.{3,}?)([A-Z][a-z]?)", last.text)
+            if broken and names.phrases.get((broken.group(1).lower(),)) and word.text[:1].islower():
+                last.x1, last.text = word.x1, f"{last.text}{word.text}"
                 continue
-        joined.append(list(word))
+        joined.append(replace(word))
     return joined
 
 
-def _split_run_on(word: list, names: vocabulary.PhraseIndex) -> list[list]:
+def _split_run_on(word: _HeaderWord, names: vocabulary.PhraseIndex) -> list[_HeaderWord]:
     """OCR joins close header words: a word that is two names ('TemperatureRespiratory') is
     split in two, or one holding several names among noise ('BP-Sys(mm[Hg]Dia(mm[Hg]...') in as
     many, each at an x estimated by its letters."""
-    text = str(word[2])
+    text = word.text
     if names.phrases.get(vocabulary.norm_tokens(text)) is not None or len(text) < 6:
         return [word]
-    width = (word[1] - word[0]) / len(text)
+    width = (word.x1 - word.x0) / len(text)
     for cut in range(3, len(text) - 2):
         left, right = text[:cut], text[cut:]
         if names.phrases.get((left.lower(),)) and (names.phrases.get((right.lower(),)) or right[:1].isupper()):
-            middle = word[0] + width * cut
-            return [[word[0], middle, left, word[3]], [middle, word[1], right, ESTIMATE_SLACK]]
+            middle = word.x0 + width * cut
+            return [_HeaderWord(word.x0, middle, left, word.slack), _HeaderWord(middle, word.x1, right, ESTIMATE_SLACK)]
     tokens = [(m.start(), m.group().lower()) for m in re.finditer(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]", text)]
     inside = [(s, e) for s, e, _ in names.find([t for _, t in tokens]) if e - s > 1 or len(tokens[s][1]) > 1]
     if len(inside) < 2:
@@ -183,9 +196,9 @@ def _split_run_on(word: list, names: vocabulary.PhraseIndex) -> list[list]:
     for n, (s, e) in enumerate(inside):
         start = tokens[s][0]
         end = tokens[inside[n + 1][0]][0] if n + 1 < len(inside) else len(text)
-        left = word[0] if n == 0 else word[0] + width * start
-        slack = word[3] if n == 0 else ESTIMATE_SLACK
-        parts.append([left, word[0] + width * end, " ".join(t for _, t in tokens[s:e]), slack])
+        left_x = word.x0 if n == 0 else word.x0 + width * start
+        slack = word.slack if n == 0 else ESTIMATE_SLACK
+        parts.append(_HeaderWord(left_x, word.x0 + width * end, " ".join(t for _, t in tokens[s:e]), slack))
     return parts
 
 
