@@ -92,12 +92,17 @@ class Lab(LabFields, RecordFields):
     pass
 
 
-class VitalFields(TypedDict):
+class VitalReading(TypedDict):
+    """What a vital's text says, before the row's date is known."""
+
     type: str  # blood_pressure, heart_rate, temperature, ... (data/vitals.json)
     systolic: float | None  # blood pressure only
     diastolic: float | None
     value: str | float  # '132/84' for blood pressure, else a number (a whole number is an int)
     unit: str | None
+
+
+class VitalFields(VitalReading):
     date: str | None  # of the row, or of the 'Date / Time' cell the reading is printed under
 
 

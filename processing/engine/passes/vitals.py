@@ -9,11 +9,10 @@ superscript '²' reads '?'. The readers below undo those slips rather than trust
 
 import re
 from dataclasses import dataclass, replace
-from typing import TypedDict
 
 from processing.engine.passes import context, dates, vocabulary
 from processing.engine.passes.layout import Line
-from processing.engine.passes.records import Vital
+from processing.engine.passes.records import Vital, VitalReading
 from processing.engine.passes.rows import Segment, clean_number, record_fields
 
 VITAL_VALUE = re.compile(
@@ -30,16 +29,6 @@ ESTIMATE_SLACK = 100.0
 Column = tuple[float, str | None, float]  # left x, vital kind (None: not a vital), slack
 
 
-class _Value(TypedDict):
-    """A vital's own fields but its date, in a record's order."""
-
-    type: str
-    systolic: float | None
-    diastolic: float | None
-    value: str | float
-    unit: str | None
-
-
 @dataclass
 class _HeaderWord:
     """A word of a vitals table's header and its x extent, give or take `slack` when the x is
@@ -52,10 +41,10 @@ class _HeaderWord:
 
 
 @dataclass(frozen=True)
-class _Reading:
+class _Read:
     """A vital read from the start of a text, and where in that text the reading ended."""
 
-    fields: _Value
+    reading: VitalReading
     end: int
 
 
@@ -93,7 +82,7 @@ def vitals_in_line(line: Line, section: str, dated: list[tuple[float, float, str
     tokens = _tokens(line)
     printed = dates.parse_date(line.text)
 
-    def add(words: list[int], ctx: context.Context, parsed: _Value) -> None:
+    def add(words: list[int], ctx: context.Context, parsed: VitalReading) -> None:
         when = printed.iso if printed else _date_above(line, words, dated or [])
         found.append({**parsed, "date": when, **record_fields(line, words, ctx)})
 
@@ -107,14 +96,14 @@ def vitals_in_line(line: Line, section: str, dated: list[tuple[float, float, str
             continue
         ctx = context.assess(tokens, s, e, section)
         end = parsed.end
-        add(words + segment.words_in(0, end), ctx, parsed.fields)
+        add(words + segment.words_in(0, end), ctx, parsed.reading)
         # a row of readings at several dates ('Weight  189 lbs  194 lbs'): one vital per cell
         for cell in line.cells:
             if cell.words[0] > segment.words[0] and segment.spans[segment.words.index(cell.words[0])][0] >= end:
                 more = _vital(entry.canonical, cell.text)
                 if more is None:
                     break
-                add(cell.words, ctx, more.fields)
+                add(cell.words, ctx, more.reading)
     return found
 
 
@@ -236,11 +225,11 @@ def vitals_in_table(rows: list[Line], columns: list[Column], section: str) -> li
             line = cell[0][0]
             words = [i for owner, i, _text in cell if owner is line]
             ctx = context.Context(section=section)
-            found.append({**parsed.fields, "date": when.iso if when else None, **record_fields(line, words, ctx)})
+            found.append({**parsed.reading, "date": when.iso if when else None, **record_fields(line, words, ctx)})
     return found
 
 
-def _vital(kind: str, text: str) -> _Reading | None:
+def _vital(kind: str, text: str) -> _Read | None:
     text = re.sub(r"^\s*[\[(][^\])]*[\])]", lambda m: " " * len(m.group()), text)  # '[90-140 mmHg]' printed range
     match = VITAL_VALUE.match(text)
     if not match:
@@ -251,14 +240,14 @@ def _vital(kind: str, text: str) -> _Reading | None:
         if kind != "blood_pressure":
             return None
         high, low = match.group(1), match.group(2)
-        pressure: _Value = {
+        pressure: VitalReading = {
             "type": kind,
             "systolic": int(high),
             "diastolic": int(low),
             "value": f"{high}/{low}",
             "unit": "mmHg",
         }
-        return _Reading(pressure, match.end())
+        return _Read(pressure, match.end())
     value = float(match.group(3))
     if match.group(4):  # 5'7" -> inches
         value, unit = value * 12 + float(match.group(4)), "in"
@@ -269,8 +258,14 @@ def _vital(kind: str, text: str) -> _Reading | None:
     if unit:
         unit = re.sub(r"m[²?]$", "m2", unit)  # a superscript '²', which OCR may read '?'
         unit = UNIT_NAMES.get(unit.lower().replace(" ", ""), unit)  # 'Ibs' is OCR's 'lbs'
-    measured: _Value = {"type": kind, "systolic": None, "diastolic": None, "value": clean_number(value), "unit": unit}
-    return _Reading(measured, match.end())
+    measured: VitalReading = {
+        "type": kind,
+        "systolic": None,
+        "diastolic": None,
+        "value": clean_number(value),
+        "unit": unit,
+    }
+    return _Read(measured, match.end())
 
 
 def vital_header(line: Line, section: str) -> bool:
