@@ -68,7 +68,7 @@ def test_a_born_digital_pdf_is_read_in_runs_of_text_pages(api_client, stub_broke
         assert f"page {page.number} of the record" in page.text
         assert any(word["text"] == "Typed" for word in page.words)
         assert (page.width, page.height) == (2550, 3300)  # letter at 300 DPI, as OCR would see it
-        assert (page.image.name or "").endswith(f"{page.number:05d}.jpg")
+        assert page.image.name.endswith(f"{page.number:05d}.jpg")
         assert page.image.read(2) == b"\xff\xd8"  # a JPEG
         assert page.timings["render"] > 0
 
