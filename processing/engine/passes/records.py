@@ -11,7 +11,8 @@ order of its keys in the JSON.
 
 "No known allergies", "No current medications" and "No known problems" are records too, with
 `no_known: true`, negated, status "none" and no name. The keys marked NotRequired are those
-such a record goes without, and `no_known`, which only it has.
+such a record goes without, and, on medications and conditions, `no_known`, which only it has
+(every allergy has `no_known`, true or false).
 """
 
 from dataclasses import dataclass
