@@ -12,7 +12,9 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -49,7 +51,7 @@ def printed_rows() -> list[list[tuple[int, str]]]:
     return rows
 
 
-def page_of(rows: list[list[tuple[int, str]]], number: int) -> dict:
+def page_of(rows: list[list[tuple[int, str]]], number: int) -> dict[str, Any]:
     words, lines = [], []
     for r, row in enumerate(rows):
         y = TOP + r * LINE_HEIGHT
@@ -86,7 +88,7 @@ def main() -> None:
     after_startup = rss_mb()
 
     rows = printed_rows()
-    pages = []
+    pages: list[dict[str, Any]] = []
     while len(pages) < options.pages:
         start = (len(pages) * LINES_PER_PAGE) % max(len(rows) - LINES_PER_PAGE, 1)
         pages.append(page_of(rows[start : start + LINES_PER_PAGE], len(pages) + 1))
@@ -97,7 +99,8 @@ def main() -> None:
         clock = time.perf_counter()
         result = run_passes(pages)
         timings.append(time.perf_counter() - clock)
-    found = {kind: len(items) for kind, items in result["records"].items()}
+    records: Mapping[str, Any] = result["records"]
+    found = {kind: len(items) for kind, items in records.items()}
     print(f"python {sys.version.split()[0]}, one core (affinity {sorted(os.sched_getaffinity(0))})")
     print(f"{'worker (Django and actors loaded)' if options.worker else 'passes alone'}")
     print(f"start-up: vocabularies loaded in {startup:.2f} s; RSS {base:.0f} MB -> {after_startup:.0f} MB")

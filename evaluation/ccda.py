@@ -65,7 +65,7 @@ def text_of(element: ET.Element | None) -> str:
 
 def load(path: Path) -> tuple[ET.Element, dict[str, str]]:
     root = _clean(path.read_text(encoding="utf-8"))
-    ids = {el.get("ID"): text_of(el) for el in root.iter() if el.get("ID")}
+    ids = {key: text_of(el) for el in root.iter() if (key := el.get("ID"))}
     return root, ids
 
 
@@ -163,9 +163,10 @@ def gold_entries(root: ET.Element, ids: dict[str, str]) -> dict[str, list[dict[s
 
 def _entry(kind: str, el: ET.Element, ids: dict[str, str], negated: bool) -> dict[str, Any] | None:
     low = el.find("effectiveTime/low")
+    effective = el.find("effectiveTime")
     when = (
-        _date((low.get("value") if low is not None else None) or el.find("effectiveTime").get("value"))
-        if (el.find("effectiveTime") is not None)
+        _date((low.get("value") if low is not None else None) or effective.get("value"))
+        if effective is not None
         else None
     )
     if kind in ("medications", "immunizations"):
@@ -180,7 +181,8 @@ def _entry(kind: str, el: ET.Element, ids: dict[str, str], negated: bool) -> dic
             period = el.find("effectiveTime/period")
             if period is None:
                 period = el.find("effectiveTime/phase/width")
-            item["dose"] = float(dose.get("value")) if dose is not None and dose.get("value") else None
+            dose_value = dose.get("value") if dose is not None else None
+            item["dose"] = float(dose_value) if dose_value else None
             item["interval_hours"] = _hours(period)
         return item
     if kind in ("labs", "vitals"):
@@ -192,12 +194,13 @@ def _entry(kind: str, el: ET.Element, ids: dict[str, str], negated: bool) -> dic
             item["type"] = VITAL_CODES.get(item["code"] or "") or _vital_type(item["name"])
         kind_of_value = (value.get("type") or "") if value is not None else ""
         translated = value.find("translation") if value is not None and value.get("nullFlavor") else None
-        if value is not None and value.get("value") is not None and kind_of_value in ("PQ", "REAL", "INT", ""):
-            item["value"] = float(value.get("value"))
+        coded = value.get("value") if value is not None else None
+        if value is not None and coded is not None and kind_of_value in ("PQ", "REAL", "INT", ""):
+            item["value"] = float(coded)
             item["unit"] = value.get("unit")
-        elif translated is not None and translated.get("value") and kind_of_value == "PQ":
+        elif translated is not None and (translation := translated.get("value")) and kind_of_value == "PQ":
             # a unit not in UCUM: the value is the translation's, its originalText the lab's unit
-            item["value"] = float(translated.get("value"))
+            item["value"] = float(translation)
             item["unit"] = text_of(translated.find("originalText")) or None
         elif value is not None:
             item["value"] = value.get("displayName") or text_of(value) or None
@@ -213,7 +216,7 @@ def _entry(kind: str, el: ET.Element, ids: dict[str, str], negated: bool) -> dic
     if kind == "conditions":
         value = el.find("value")
         name = _name(value, ids)
-        if not name or (value is not None and value.get("nullFlavor")):
+        if not name or value is None or value.get("nullFlavor"):  # no element, no name
             return None
         return {"name": name, "coded": value.get("displayName", ""), "negated": negated, "date": when}
     if kind == "allergies":
@@ -224,7 +227,7 @@ def _entry(kind: str, el: ET.Element, ids: dict[str, str], negated: bool) -> dic
             # 'no known allergies' is a negated statement (issue 6 names it so), coded either way
             return {"name": "no known allergies", "no_known": True, "negated": True, "date": when, "coded": ""}
         name = _name(entity, ids)
-        if not name:
+        if not name or entity is None:  # no element, no name
             return None
         return {"name": name, "coded": entity.get("displayName", ""), "no_known": False, "negated": negated}
     if kind == "procedures":
@@ -242,9 +245,10 @@ def _vital_type(name: str) -> str:
 
 
 def _hours(period: ET.Element | None) -> float | None:
-    if period is None or not period.get("value"):
+    printed = period.get("value") if period is not None else None
+    if period is None or not printed:
         return None
-    value = float(period.get("value"))
+    value = float(printed)
     unit = (period.get("unit") or "h").lower()
     return value * {"h": 1, "d": 24, "wk": 168, "min": 1 / 60, "mo": 720}.get(unit, 1)
 

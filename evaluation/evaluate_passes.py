@@ -13,13 +13,16 @@ import dataclasses
 import random
 import time
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from evaluation import pages
+from evaluation.ccda import Document
 from evaluation.corpus import load_documents
 from evaluation.score import Negation, Tally, names_match, score_document
 from processing.engine.passes import run_passes
+from processing.engine.results import PageJson
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "medcorpus"
 KINDS = (
@@ -43,7 +46,7 @@ class Evaluation:
     def run(self, data: Path, cache: Path, show_errors: bool) -> None:
         started = time.perf_counter()
         documents = load_documents(data)
-        read_pages: dict[str, list[dict]] = {}
+        read_pages: dict[str, list[PageJson]] = {}
         cached = 0
         for document in documents:
             read_pages[document.name], hit = pages.read(document, cache)
@@ -103,13 +106,13 @@ class Evaluation:
                 for wrong in tally.wrong:
                     self.stdout.write(f"  WRONG {kind}: {wrong}")
 
-    def _encounters(self, documents: list, cache: Path, read_pages: dict[str, list[dict]]) -> None:
+    def _encounters(self, documents: list[Document], cache: Path, read_pages: dict[str, list[PageJson]]) -> None:
         """Boundary F1 on stitched records, plus type and date of service on single documents."""
-        right = Counter()
+        right: Counter[str] = Counter()
         dated = with_provider = with_facility = 0
         for document in documents:
             found = run_passes(read_pages[document.name])["encounters"]
-            first = found[0] if found else {}
+            first: Mapping[str, Any] = found[0] if found else {}
             right["type"] += first.get("type") == document.kind
             right["one encounter"] += len(found) == 1
             if document.date:  # section examples with no dated entry have no date to find
@@ -135,14 +138,15 @@ class Evaluation:
             # notes of different dates can follow each other
             untitled = n >= STITCHED_SETS
             if untitled:  # reports of different dates: only the date of service tells them apart
-                dated = [d for d in pool if d.date]
-                picked = rng.sample(dated, DOCUMENTS_PER_SET)
+                with_date = [d for d in pool if d.date]
+                picked = rng.sample(with_date, DOCUMENTS_PER_SET)
             else:
                 picked = _varied(rng, pool) if n < STITCHED_SETS // 2 else rng.sample(pool, DOCUMENTS_PER_SET)
-            chosen = [dataclasses.replace(d, patient=None) for d in picked]
             patient = _varied(rng, pool)[0].patient  # one patient's record: the banner does not change
-            chosen = [dataclasses.replace(d, patient=patient) for d in chosen]
+            chosen = [dataclasses.replace(d, patient=patient) for d in picked]
             continuous = n % 2 == 1 and not untitled
+            stitched: list[PageJson]
+            starts: list[int]
             if continuous:
                 stitched, starts = pages.read_continuous(chosen, cache)
             else:
@@ -154,10 +158,10 @@ class Evaluation:
             encounters = run_passes(stitched)["encounters"]
             # the first report always starts page 1: only the boundaries between reports count
             truth = Counter(starts[1:])
-            found = Counter(e["pages"][0] for e in encounters[1:] if e["pages"])
-            tp += sum((truth & found).values())
-            fp += sum((found - truth).values())
-            fn += sum((truth - found).values())
+            predicted = Counter(e["pages"][0] for e in encounters[1:] if e["pages"])
+            tp += sum((truth & predicted).values())
+            fp += sum((predicted - truth).values())
+            fn += sum((truth - predicted).values())
             layout = "continuous, reports start mid-page" if continuous else "page-aligned"
             layout = "untitled, no page numbers" if untitled else layout
             found_on = [e["pages"][0] for e in encounters if e["pages"]]
@@ -173,7 +177,7 @@ class Evaluation:
         )
 
 
-def _rows(document: Any) -> list[str]:
+def _rows(document: Document) -> list[str]:
     """The printed rows of a document: each paragraph, each table row."""
     rows = []
     for block in document.blocks:
@@ -181,9 +185,9 @@ def _rows(document: Any) -> list[str]:
     return rows
 
 
-def _varied(rng: random.Random, pool: list) -> list:
+def _varied(rng: random.Random, pool: list[Document]) -> list[Document]:
     """Documents of different types, in random order: a patient's record as a clinic gets it."""
-    kinds: dict[str, list] = {}
+    kinds: dict[str, list[Document]] = {}
     for document in pool:
         kinds.setdefault(document.kind, []).append(document)
     chosen_kinds = rng.sample(sorted(kinds), k=min(DOCUMENTS_PER_SET, len(kinds)))

@@ -9,13 +9,13 @@ import hashlib
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from evaluation import corpus
 from evaluation.ccda import Document
 from evaluation.render import render, render_many
 from processing.engine.inline import process_file
 from processing.engine.reader import ReadOptions
+from processing.engine.results import PageJson
 from processing.engine.validation import FileLimits
 
 # The service's defaults (exora/settings.py), with OCR forced on every page.
@@ -41,16 +41,17 @@ def pdf_of(doc: Document, untitled: bool = False) -> bytes:
     return render(header, doc.blocks, footer=has_footer(doc) and not untitled)
 
 
-def read(doc: Document, cache: Path = CACHE, untitled: bool = False) -> tuple[list[dict[str, Any]], bool]:
+def read(doc: Document, cache: Path = CACHE, untitled: bool = False) -> tuple[list[PageJson], bool]:
     """The pages the pipeline reads from the printed `doc`, and whether they came from the cache."""
     return read_pdf(pdf_of(doc, untitled), doc.name, cache)
 
 
-def read_pdf(pdf: bytes, name: str, cache: Path = CACHE) -> tuple[list[dict[str, Any]], bool]:
+def read_pdf(pdf: bytes, name: str, cache: Path = CACHE) -> tuple[list[PageJson], bool]:
     key = hashlib.sha256(pdf).hexdigest()
     cached = cache / f"{key}.json"
     if cached.exists():
-        return json.loads(cached.read_text()), True
+        stored: list[PageJson] = json.loads(cached.read_text())
+        return stored, True
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="exora-eval-") as scratch:
         path = Path(scratch) / "document.pdf"
@@ -63,7 +64,7 @@ def read_pdf(pdf: bytes, name: str, cache: Path = CACHE) -> tuple[list[dict[str,
     return pages, False
 
 
-def read_continuous(documents: list[Document], cache: Path = CACHE) -> tuple[list[dict[str, Any]], list[int]]:
+def read_continuous(documents: list[Document], cache: Path = CACHE) -> tuple[list[PageJson], list[int]]:
     """Several documents printed one after the other in one PDF (a report may start mid-page);
     every other one repeats its title at the top of each page, as many systems print."""
     printable = []

@@ -18,16 +18,20 @@ LEADING = 13
 
 
 class _Printer:
-    def __init__(self, doc: dict[str, Any], footer: bool) -> None:
+    def __init__(self, doc: dict[str, Any], footer: bool, total: int | None = None) -> None:
+        """`footer`: print 'Page i of N' at the foot of each page, N being `total` when known."""
         self.buffer = io.BytesIO()
         self.pdf = canvas.Canvas(self.buffer, pagesize=letter, invariant=1)  # same bytes every run
         self.doc = doc
         self.footer = footer
+        self.total = total
         self.pages = 0
         self.y = 0.0
 
     def start_page(self, new_report: bool = False) -> None:
         if self.pages:
+            if self.footer:
+                self.page_number()
             self.pdf.showPage()
         self.pages += 1
         self.y = HEIGHT - MARGIN
@@ -109,6 +113,11 @@ class _Printer:
         self.pdf.setLineWidth(0.3)
         self.pdf.line(MARGIN, self.y + 8, WIDTH - MARGIN, self.y + 8)
 
+    def page_number(self) -> None:
+        self.pdf.setFont("Helvetica", SMALL)
+        text = f"Page {self.pages} of {self.total or self.pages}"
+        self.pdf.drawRightString(WIDTH - MARGIN, MARGIN - 10, text)
+
     def finish(self) -> bytes:
         self.pdf.showPage()
         self.pdf.save()
@@ -122,20 +131,12 @@ def render(doc: dict[str, Any], blocks: list[Block], *, footer: bool) -> bytes:
 
 
 def _print(doc: dict[str, Any], blocks: list[Block], *, footer: bool, total: int | None) -> tuple[bytes, int]:
-    printer = _Printer(doc, footer)
-    original = printer.start_page
-
-    def start_page() -> None:
-        if footer and printer.pages:
-            _footer(printer, total)
-        original()
-
-    printer.start_page = start_page  # type: ignore[method-assign]
+    printer = _Printer(doc, footer, total)
     printer.start_page()
     for block in blocks:
         _block(printer, block)
     if footer:
-        _footer(printer, total)
+        printer.page_number()
     return printer.finish(), printer.pages
 
 
@@ -173,9 +174,3 @@ def _block(printer: _Printer, block: Block) -> None:
         printer.para(block.text)
     else:
         printer.table(block.header, block.rows)
-
-
-def _footer(printer: _Printer, total: int | None) -> None:
-    printer.pdf.setFont("Helvetica", SMALL)
-    text = f"Page {printer.pages} of {total or printer.pages}"
-    printer.pdf.drawRightString(WIDTH - MARGIN, MARGIN - 10, text)

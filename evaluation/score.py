@@ -8,6 +8,7 @@ matched like any other, and the negation is scored apart.
 import difflib
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,7 +83,7 @@ def _gold_names(kind: str, item: dict[str, Any]) -> list[str]:
     return [item.get("name", ""), item.get("coded", "")]
 
 
-def _pred_names(kind: str, record: dict[str, Any]) -> list[str]:
+def _pred_names(kind: str, record: Mapping[str, Any]) -> list[str]:
     if record.get("no_known"):
         return [f"no known {kind}", "no known " + {"conditions": "problems"}.get(kind, kind)]
     names = [str(record.get(f) or "") for f in NAME_FIELDS[kind]]
@@ -120,13 +121,14 @@ class Negation:
 
 
 def score_document(
-    gold: dict[str, list[dict[str, Any]]], records: dict[str, list[dict[str, Any]]], tallies: dict[str, Tally],
+    gold: dict[str, list[dict[str, Any]]], records: Mapping[str, Any], tallies: dict[str, Tally],
     negation: Negation, name: str, printed: str = "",
 ) -> None:  # fmt: skip
-    """Score one document; `printed` is its narrative text, to tell key values never printed."""
+    """Score one document's records (run_passes's, read kind by kind); `printed` is its narrative
+    text, to tell key values never printed."""
     for kind, answers in gold.items():
         tally = tallies.setdefault(kind, Tally())
-        predictions = list(records.get(kind, []))
+        predictions: list[Mapping[str, Any]] = list(records.get(kind, []))
         if not answers:
             # no answer key for this kind in this document (not coded, or not that kind of
             # section): its predictions cannot be judged, they are counted apart
@@ -136,22 +138,23 @@ def score_document(
         used: set[int] = set()
         unique = _unique(kind, answers)
         unprintable = 0
+        right = right_unprintable = 0  # labs with value and unit right; of them, those not printed
         for answer in unique:
             match = _find(kind, answer, predictions, used)
-            _score_match(kind, answer, predictions[match] if match is not None else None, tally, negation, name)
+            both_right = _score_match(
+                kind, answer, predictions[match] if match is not None else None, tally, negation, name
+            )
+            right += both_right
             if match is not None:
                 used.add(match)
             if kind == "labs" and not _lab_printed(answer, printed):
                 unprintable += 1
-                tally.fields["_both_unprintable"][0] += match is not None and bool(tally.fields["_last_both"][0])
+                right_unprintable += match is not None and both_right
         for i, predicted in enumerate(predictions):
             if i not in used:
                 tally.fp += 1
                 tally.extras.append(f"{name}: {_pred_names(kind, predicted)[0]} | {predicted['text'][:60]}")
         if kind == "labs":
-            right = tally.fields.pop("_both", [0, 0])[0]
-            tally.fields.pop("_last_both", None)
-            right_unprintable = tally.fields.pop("_both_unprintable", [0, 0])[0]
             both = tallies.setdefault("labs (value+unit)", Tally())
             both.tp, both.fn, both.fp = (
                 both.tp + right,
@@ -167,7 +170,7 @@ def score_document(
             shown.unkeyed += unprintable
 
 
-def _find(kind: str, answer: dict[str, Any], predictions: list[dict[str, Any]], used: set[int]) -> int | None:
+def _find(kind: str, answer: dict[str, Any], predictions: list[Mapping[str, Any]], used: set[int]) -> int | None:
     names = _gold_names(kind, answer)
     free = [i for i in range(len(predictions)) if i not in used]
     if kind == "vitals":  # a vital is its type: 'height' and 'weight' read alike
@@ -176,19 +179,20 @@ def _find(kind: str, answer: dict[str, Any], predictions: list[dict[str, Any]], 
 
 
 def _score_match(
-    kind: str, answer: dict[str, Any], predicted: dict[str, Any] | None, tally: Tally, negation: Negation, name: str
-) -> None:
+    kind: str, answer: dict[str, Any], predicted: Mapping[str, Any] | None, tally: Tally, negation: Negation, name: str
+) -> bool:
+    """Count a match (or a miss); True when it is a lab whose value and unit are both right."""
     if predicted is None:
         tally.fn += 1
         tally.misses.append(f"{name}: {answer.get('name')}")
         if answer.get("negated"):
             negation.negated_total += 1
             negation.missed.append(f"{name}: {answer.get('name')} (not found)")
-        return
+        return False
     tally.tp += 1
-    _fields(kind, answer, predicted, tally)
+    both_right = _fields(kind, answer, predicted, tally)
     if kind not in ("conditions", "allergies", "immunizations", "medications"):
-        return
+        return both_right
     if answer.get("negated"):
         negation.negated_total += 1
         negation.negated_right += bool(predicted["negated"])
@@ -197,6 +201,7 @@ def _score_match(
     else:
         negation.affirmed_total += 1
         negation.affirmed_right += not predicted["negated"]
+    return both_right
 
 
 def _lab_printed(answer: dict[str, Any], printed: str) -> bool:
@@ -265,13 +270,14 @@ def _check(tally: Tally, name: str, ok: bool, detail: str = "") -> None:
         tally.wrong.append(f"{name}: {detail}")
 
 
-def _check_date(tally: Tally, answer: dict[str, Any], predicted: dict[str, Any]) -> None:
+def _check_date(tally: Tally, answer: dict[str, Any], predicted: Mapping[str, Any]) -> None:
     if answer.get("date"):
         ok = _same_date(answer["date"], predicted.get("date"))
         _check(tally, "date", ok, f"{answer['date']} vs {predicted.get('date')} | {predicted['text']}")
 
 
-def _fields(kind: str, answer: dict[str, Any], predicted: dict[str, Any], tally: Tally) -> None:
+def _fields(kind: str, answer: dict[str, Any], predicted: Mapping[str, Any], tally: Tally) -> bool:
+    """Check the key fields of a match; True when it is a lab whose value and unit are both right."""
     if kind == "medications":
         if answer.get("dose") is not None:
             ok = _same_number(answer["dose"], predicted.get("dose"))
@@ -304,9 +310,7 @@ def _fields(kind: str, answer: dict[str, Any], predicted: dict[str, Any], tally:
                 f"{answer['flag']} vs {predicted.get('flag')} | {predicted['text']}",
             )
         _check_date(tally, answer, predicted)
-        tally.fields["_last_both"] = [int(value_ok and unit_ok), 0]
-        if value_ok and unit_ok:
-            tally.fields["_both"][0] += 1
+        return value_ok and unit_ok
     elif kind == "vitals":
         if answer.get("type") == "blood_pressure":
             pair = (predicted.get("systolic"), predicted.get("diastolic"))
@@ -322,3 +326,4 @@ def _fields(kind: str, answer: dict[str, Any], predicted: dict[str, Any], tally:
         _check(tally, "status", (predicted.get("status") == "refused") == bool(answer.get("negated")))
     elif kind == "conditions" and answer.get("family") is not None:
         _check(tally, "family", ("family" in predicted.get("context", [])) == answer["family"])
+    return False

@@ -2,12 +2,14 @@
 
 import re
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from processing.engine.errors import PermanentError, TransientError
 from processing.engine.ocr import ocr_page
+from processing.engine.results import Word
 from tests.factories import DATA, text_page
 
 DPI = 300
@@ -17,11 +19,11 @@ SENTENCES = [
 ]
 
 
-def read(path, timeout=60):
+def read(path: Path, timeout: int = 60) -> tuple[str, list[Word], float | None]:
     return ocr_page(path, languages="eng", dpi=DPI, timeout=timeout)
 
 
-def tokens(text):
+def tokens(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
@@ -40,7 +42,7 @@ def test_known_sentences_come_back_word_for_word(tmp_path, suffix):
     # AND the words are the sentences' words, in reading order
     assert [w.text for w in words] == " ".join(SENTENCES).split()
     # AND the mean confidence is high and is the mean of the words' confidences
-    assert mean_confidence > 85
+    assert mean_confidence is not None and mean_confidence > 85
     assert mean_confidence == pytest.approx(sum(w.confidence for w in words) / len(words), abs=0.01)
     assert all(0 <= w.confidence <= 100 for w in words)
 
@@ -109,7 +111,7 @@ def test_scanned_corpus_page_matches_its_gold_text():
     # AND the opening line is read exactly, paragraphs are kept, and confidence is high
     assert text.splitlines()[0] == "This is a lot of 12 point text to test the"
     assert "\n\n" in text
-    assert mean_confidence > 85
+    assert mean_confidence is not None and mean_confidence > 85
     with Image.open(DATA / "phototest.tif") as image:
         width, height = image.size
     assert all(0 <= w.box[0] < w.box[2] <= width and 0 <= w.box[1] < w.box[3] <= height for w in words)

@@ -44,7 +44,8 @@ def page_runs(document: Document) -> list[tuple[int, int]]:
     numbers = Attempt.objects.filter(
         job__document=document, stage=Attempt.Stage.PAGE, outcome=Attempt.Outcome.SUCCEEDED
     ).values_list("page_number", flat=True)
-    firsts = sorted(numbers)
+    firsts = sorted(n for n in numbers if n is not None)  # a page attempt always names its page
+    assert document.page_count is not None
     ends = [*firsts[1:], document.page_count + 1]
     return [(first, end - first) for first, end in zip(firsts, ends, strict=True)]
 

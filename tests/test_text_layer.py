@@ -24,11 +24,11 @@ LINES = [
 ]
 
 
-def tokens(text):
+def tokens(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
-def shared_share(expected, actual):
+def shared_share(expected: str, actual: str) -> float:
     """The share of `expected`'s words (with multiplicity) that are also in `actual`."""
     expected_words = Counter(tokens(expected))
     return sum((expected_words & Counter(tokens(actual))).values()) / sum(expected_words.values())

@@ -7,18 +7,17 @@ functions a page (or a run of text pages) at a time instead.
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from processing.engine import validation
 from processing.engine.errors import PermanentError
 from processing.engine.reader import ReadOptions, read_page
-from processing.engine.results import document_json, page_json
+from processing.engine.results import DocumentJson, PageJson, document_json, page_json
 
 
-def process_file(path: Path, mime_type: str, options: ReadOptions, limits: validation.FileLimits) -> dict[str, Any]:
+def process_file(path: Path, mime_type: str, options: ReadOptions, limits: validation.FileLimits) -> DocumentJson:
     """Check and read every page of a local file; return the result JSON (without extraction)."""
     started = time.perf_counter()
-    pages: list[dict[str, Any]] = []
+    pages: list[PageJson] = []
     stage_totals: dict[str, float] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="exora-") as scratch:

@@ -1,6 +1,7 @@
 """One Tesseract run per page, giving both the text and the words with boxes and confidences."""
 
 from pathlib import Path
+from typing import Any
 
 import pytesseract
 from pytesseract import Output, TesseractError
@@ -32,7 +33,8 @@ def ocr_page(image_path: Path, *, languages: str, dpi: int, timeout: int) -> tup
     return _assemble(data)
 
 
-def _assemble(data: dict[str, list]) -> tuple[str, list[Word], float | None]:
+def _assemble(data: dict[str, list[Any]]) -> tuple[str, list[Word], float | None]:
+    """Text, words and mean confidence from pytesseract's image_to_data table, column by column."""
     words: list[Word] = []
     lines: dict[tuple[int, int, int], list[str]] = {}
     for i, raw_text in enumerate(data["text"]):

@@ -130,7 +130,13 @@ def _read_image_frame(path: Path, number: int, workdir: Path, options: ReadOptio
 
 
 def _ocr(
-    image: Path, number: int, width: int, height: int, timings: dict, options: ReadOptions, dpi: int | None = None
+    image: Path,
+    number: int,
+    width: int,
+    height: int,
+    timings: dict[str, float],
+    options: ReadOptions,
+    dpi: int | None = None,
 ) -> PageResult:
     clock = time.perf_counter()
     text, words, mean = ocr.ocr_page(

@@ -29,7 +29,7 @@ def capped_dpi(path: Path, number: int, dpi: int, max_pixels: int) -> int:
     """The DPI to render page `number` at: `dpi`, lowered for pages so large that the image
     would exceed `max_pixels` (a poster-sized scan would otherwise take gigabytes)."""
     with pikepdf.open(path) as pdf:
-        x0, y0, x1, y1 = (float(v) for v in pdf.pages[number - 1].mediabox)
+        x0, y0, x1, y1 = (float(v) for v in pdf.pages[number - 1].mediabox.as_list())
     area_square_inches = abs(x1 - x0) * abs(y1 - y0) / (72 * 72)
     if area_square_inches * dpi * dpi <= max_pixels:
         return dpi
@@ -65,19 +65,21 @@ def embedded_scan(path: Path, number: int, workdir: Path, *, dpi: int) -> Path |
 
 def _plain_scan_jpeg(page: pikepdf.Page, dpi: int) -> tuple[bytes, tuple[int, int]] | None:
     obj = page.obj
-    rotate, node = 0, obj
+    rotate = 0
+    node: pikepdf.Object | None = obj
     while node is not None:  # /Rotate is inherited through the page tree
         if "/Rotate" in node:
             rotate = int(node.Rotate)
             break
         node = node.get("/Parent")
-    x0, y0, x1, y1 = (float(v) for v in page.mediabox)
-    if rotate % 360 or [float(v) for v in page.cropbox] != [x0, y0, x1, y1]:
+    x0, y0, x1, y1 = (float(v) for v in page.mediabox.as_list())
+    if rotate % 360 or [float(v) for v in page.cropbox.as_list()] != [x0, y0, x1, y1]:
         return None
     if "/UserUnit" in obj or obj.get("/Annots"):
         return None
-    xobjects = obj.get("/Resources", {}).get("/XObject", {})
-    if len(xobjects) != 1:
+    resources = obj.get("/Resources")
+    xobjects = resources.get("/XObject") if resources is not None else None
+    if xobjects is None or len(xobjects) != 1:  # none, or more than the one image
         return None
     [(name, image)] = xobjects.items()
     size = (round((x1 - x0) * dpi / 72), round((y1 - y0) * dpi / 72))
@@ -91,7 +93,7 @@ def _plain_scan_jpeg(page: pikepdf.Page, dpi: int) -> tuple[bytes, tuple[int, in
     ):
         return None
     # The page must draw exactly: q, a matrix stretching the image over the page, Do, Q.
-    program = [(str(operator), list(operands)) for operands, operator in pikepdf.parse_content_stream(page)]
+    program = [(str(step.operator), list(step.operands)) for step in pikepdf.parse_content_stream(page)]
     if [operator for operator, _ in program] != ["q", "cm", "Do", "Q"] or program[2][1] != [pikepdf.Name(name)]:
         return None
     matrix = [float(v) for v in program[1][1]]

@@ -75,8 +75,8 @@ def _check_page_count(page_count: int, limits: FileLimits) -> None:
 
 
 def _check_page_size(page: pikepdf.Page, number: int, limits: FileLimits) -> None:
-    x0, y0, x1, y1 = (float(v) for v in page.mediabox)
-    unit = float(page.obj.get("/UserUnit", 1))
+    x0, y0, x1, y1 = (float(v) for v in page.mediabox.as_list())
+    unit = float(page.obj.UserUnit) if "/UserUnit" in page.obj else 1.0
     largest_side = max(abs(x1 - x0), abs(y1 - y0)) * unit / POINTS_PER_INCH
     if largest_side > limits.max_page_inches:
         raise PermanentError(

@@ -1,6 +1,9 @@
 """Pages as the pipeline stores them, made from text or from positioned words."""
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+Found = TypeVar("Found", bound=Mapping[str, Any])
 
 
 def text_page(lines: list[str], number: int = 1) -> dict[str, Any]:
@@ -19,7 +22,7 @@ def boxed_page(rows: list[list[tuple[int, str]]], number: int = 1) -> dict[str, 
     return {"number": number, "text": text, "words": words, "width": 2550, "height": 3300}
 
 
-def only(items: list[dict[str, Any]], **match: Any) -> dict[str, Any]:
+def only(items: Sequence[Found], **match: Any) -> Found:
     """The one record whose fields equal `match`."""
     found = [i for i in items if all(i.get(k) == v for k, v in match.items())]
     assert len(found) == 1, f"expected one record with {match}, got {found}"

@@ -1,5 +1,7 @@
 """Dates honour the configured day/month order; a stitched record splits into its encounters."""
 
+from typing import Any
+
 from processing.engine.passes import dates, run_passes
 
 from .helpers import text_page
@@ -10,12 +12,17 @@ def test_ambiguous_date_follows_the_configured_order_and_is_marked():
     # WHEN it is read month-first, then day-first
     us, european = dates.parse_date("03/04/2015", "MDY"), dates.parse_date("03/04/2015", "DMY")
     # THEN each order gives its date and both are marked ambiguous
-    assert (us.iso, us.ambiguous) == ("2015-03-04", True)
-    assert (european.iso, european.ambiguous) == ("2015-04-03", True)
+    assert us is not None and (us.iso, us.ambiguous) == ("2015-03-04", True)
+    assert european is not None and (european.iso, european.ambiguous) == ("2015-04-03", True)
     # and 13/04 can only be 13 April, whatever the order
     assert dates.parse_date("13/04/2015", "MDY") == dates.FoundDate("2015-04-13", False, 0, 10, "13/04/2015")
-    assert dates.parse_date("seen on 03/04", "DMY").iso == "--04-03"
-    assert dates.parse_date("Dec-18-2013").iso == "2013-12-18"
+    assert iso_of("seen on 03/04", "DMY") == "--04-03"
+    assert iso_of("Dec-18-2013") == "2013-12-18"
+
+
+def iso_of(text: str, order: str | None = None) -> str | None:
+    found = dates.parse_date(text, order)
+    return found.iso if found else None
 
 
 def test_encounter_date_order_comes_from_run_passes():
@@ -27,7 +34,7 @@ def test_encounter_date_order_comes_from_run_passes():
     assert (encounter["start_date"], encounter["date_ambiguous"]) == ("2015-04-03", True)
 
 
-def stitched_record() -> list[dict]:
+def stitched_record() -> list[dict[str, Any]]:
     """A discharge summary (2 pages, 'Page i of 2') then a lab report of another date."""
     return [
         text_page(

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from processing.engine.passes import run_passes
+from processing.engine.results import PageJson
 from tests.conftest import read_file
 from tests.factories import scanned_pdf
 
@@ -12,7 +13,7 @@ from .helpers import only
 
 
 @pytest.fixture(scope="module")
-def read_page(tmp_path_factory) -> list[dict]:
+def read_page(tmp_path_factory) -> list[PageJson]:
     lines = [
         "PROGRESS NOTE",
         "Patient: Maria Lopez   DOB: 03/14/1961   MRN: 204511",
@@ -29,7 +30,8 @@ def read_page(tmp_path_factory) -> list[dict]:
     path.write_bytes(scanned_pdf([lines], height_in=5.0))
     result = read_file(path, "application/pdf", "force")
     assert result["status"] == "completed"
-    return result["pages"]
+    pages: list[PageJson] = result["pages"]
+    return pages
 
 
 def test_passes_on_an_ocr_read_page(read_page):

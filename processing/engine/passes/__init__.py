@@ -3,20 +3,39 @@
     from processing.engine.passes import run_passes
     result = run_passes(pages)   # pages: DB Page rows, process_file's page dicts, or PageResults
 
-Pure Python, offline, no database: the caller stores the result. Vocabularies load on first
-use and stay for the life of the process; call `vocabulary.warm()` at worker start-up.
+Pure Python, offline, no database: the caller stores the result (its shape: records.py).
+Vocabularies load on first use and stay for the life of the process; call `vocabulary.warm()`
+at worker start-up.
 """
 
 import bisect
 import re
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from processing.engine.passes import dates, entities, measurements, structured, vitals
 from processing.engine.passes.context import Context
 from processing.engine.passes.encounters import find_encounters
 from processing.engine.passes.layout import Line, document_lines
+from processing.engine.passes.records import (
+    RECORD_KINDS,
+    Allergy,
+    Condition,
+    Encounter,
+    Extraction,
+    Immunization,
+    Lab,
+    Medication,
+    Placed,
+    Procedure,
+    RecordFields,
+    Records,
+    Vital,
+)
 
-RECORD_KINDS = ("medications", "labs", "vitals", "conditions", "allergies", "immunizations", "procedures")
+__all__ = ["RECORD_KINDS", "Extraction", "run_passes"]
+
 # The fields that make two mentions the same record within one encounter.
 SAME = {
     "medications": ("generic", "strength", "negated", "no_known"),
@@ -28,8 +47,23 @@ SAME = {
     "procedures": ("name_normalised", "date"),
 }
 
+Record = TypeVar("Record", bound=RecordFields)
 
-def run_passes(pages: list[Any], *, date_order: str | None = None) -> dict[str, Any]:
+
+@dataclass
+class _Read:
+    """The records read so far, kind by kind, each with the line it was read from."""
+
+    medications: list[Placed[Medication]] = field(default_factory=list)
+    labs: list[Placed[Lab]] = field(default_factory=list)
+    vitals: list[Placed[Vital]] = field(default_factory=list)
+    conditions: list[Placed[Condition]] = field(default_factory=list)
+    allergies: list[Placed[Allergy]] = field(default_factory=list)
+    immunizations: list[Placed[Immunization]] = field(default_factory=list)
+    procedures: list[Placed[Procedure]] = field(default_factory=list)
+
+
+def run_passes(pages: list[Any], *, date_order: str | None = None) -> Extraction:
     """Encounters and records of a document: `{"encounters": [...], "records": {kind: [...]}}`.
 
     `date_order` ("MDY" or "DMY") reads ambiguous numeric dates; "MDY" when not given.
@@ -41,46 +75,38 @@ def run_passes(pages: list[Any], *, date_order: str | None = None) -> dict[str, 
         dates.ORDER.reset(token)
 
 
-def _run(pages: list[Any]) -> dict[str, Any]:
+def _run(pages: list[Any]) -> Extraction:
     lines = document_lines(pages)
+    read = _Read()
     if not lines:
-        return {"encounters": [], "records": {kind: [] for kind in RECORD_KINDS}}
+        return {"encounters": [], "records": _in_encounters(read, [])}
     section_of = entities.sections_of(lines)
     found_encounters = find_encounters(lines)
-    records: dict[str, list[dict[str, Any]]] = {kind: [] for kind in RECORD_KINDS}
-    titles = {e["_start"] for e in found_encounters if e["title"]}
+    titles = {e.line for e in found_encounters if e.item["title"]}
     mentions = entities.find_mentions(lines, section_of, skip=titles)
-    _tables(lines, section_of, mentions, records)
+    _tables(lines, section_of, mentions, read)
     for mention in mentions:
-        nxt = lines[mention.position + 1] if mention.position + 1 < len(lines) else None
+        at = mention.position
+        nxt = lines[at + 1] if at + 1 < len(lines) else None
         if mention.kind == "medication":
-            records["medications"].append(structured.medication(mention, nxt))
+            read.medications.append(Placed(at, structured.medication(mention, nxt)))
         elif mention.kind in ("allergen", "no_known_allergies"):
-            records["allergies"].append(structured.allergy(mention))
+            read.allergies.append(Placed(at, structured.allergy(mention)))
         elif mention.kind == "vaccine":
-            records["immunizations"].append(structured.immunization(mention))
+            read.immunizations.append(Placed(at, structured.immunization(mention)))
         elif mention.kind == "condition":
-            records["conditions"].append(structured.condition(mention))
+            read.conditions.append(Placed(at, structured.condition(mention)))
         elif mention.kind == "no_known_problems":
-            records["conditions"].append(structured.none_known(mention, "name"))
+            read.conditions.append(Placed(at, structured.no_known_problems(mention)))
         elif mention.kind == "no_medications":
-            records["medications"].append(structured.none_known(mention, "name"))
+            read.medications.append(Placed(at, structured.no_medications(mention)))
         elif mention.kind == "procedure":
-            records["procedures"].append(structured.procedure(mention))
-    records["vitals"] = _blood_pressure(records["vitals"])
-    starts = [e.pop("_start") for e in found_encounters]
-    for kind, items in records.items():
-        items.sort(key=lambda r: r["_position"])
-        for item in items:
-            at = bisect.bisect_right(starts, item.pop("_position")) - 1
-            item["encounter"] = found_encounters[max(at, 0)]["id"]
-        records[kind] = _dedupe(items, SAME[kind])
-    return {"encounters": found_encounters, "records": records}
+            read.procedures.append(Placed(at, structured.procedure(mention)))
+    read.vitals = _blood_pressure(read.vitals)
+    return {"encounters": [e.item for e in found_encounters], "records": _in_encounters(read, found_encounters)}
 
 
-def _tables(
-    lines: list[Line], section_of: list[str], mentions: list[entities.Mention], records: dict[str, list]
-) -> None:
+def _tables(lines: list[Line], section_of: list[str], mentions: list[entities.Mention], read: _Read) -> None:
     """Labs and vitals, read row by row with the column headers of their table."""
     labs_by_line: dict[int, list[entities.Mention]] = {}
     allergy_lines = {m.position for m in mentions if m.kind in ("allergen", "no_known_allergies")}
@@ -91,15 +117,16 @@ def _tables(
     vital_header: list[Line] = []
     vital_dates: list[tuple[float, float, str]] = []  # a 'Date / Time' row over columns of readings
     panel_date: str | None = None
-    section = None
+    previous_section: str | None = None
     skip = header_at = -1
     for position, line in enumerate(lines):
-        if section_of[position] != section:
-            section, lab_header, vital_header, panel_date = section_of[position], None, [], None
+        section = section_of[position]
+        if section != previous_section:
+            previous_section, lab_header, vital_header, panel_date = section, None, [], None
             vital_dates = []
         if measurements.lab_header(line):
             lab_header = line
-        if vitals.vital_header(line, section or ""):
+        if vitals.vital_header(line, section):
             vital_header, header_at = [line], position
             continue
         has_number = any(t.lower[:1].isdigit() for t in line.tokens)
@@ -115,13 +142,13 @@ def _tables(
             panel_date = found[0].iso if found else panel_date
         below = lines[position + 1] if position + 1 < len(lines) and position + 1 not in labs_by_line else None
         for mention in on_line:
-            read = measurements.lab(mention, lab_header, panel_date, below)
-            skip = position + 1 if read.pop("_wrapped") else skip  # the rest of its value cell
-            records["labs"].append(read)
+            lab = measurements.lab(mention, lab_header, panel_date, below)
+            skip = position + 1 if lab.took_next_line else skip  # the rest of its value cell
+            read.labs.append(Placed(position, lab.record))
         if not on_line and section == "labs" and lab_header is not None and lab_header is not line:
             row = measurements.lab_from_row(line, position, lab_header, panel_date)
             if row is not None:
-                records["labs"].append(row)
+                read.labs.append(Placed(position, row))
                 continue
         if vital_header and has_number and not on_line:
             columns = vitals.table_columns(vital_header)
@@ -130,16 +157,16 @@ def _tables(
             if below is not None and below.page == line.page and _units_only(below):
                 rows.append(below)
                 skip = position + 1
-            records["vitals"].extend(vitals.vitals_in_table(rows, columns, position, section))
+            read.vitals += [Placed(position, v) for v in vitals.vitals_in_table(rows, columns, section)]
         elif not on_line:
-            read = vitals.vitals_in_line(line, position, section, vital_dates)
-            records["vitals"].extend(read)
-            if not read and section == "vitals":
+            in_line = vitals.vitals_in_line(line, section, vital_dates)
+            read.vitals += [Placed(position, v) for v in in_line]
+            if not in_line and section == "vitals":
                 vital_dates = vitals.date_cells(line) or vital_dates
         if section == "allergies" and position not in allergy_lines:
-            row = structured.allergy_from_row(line, position, Context(section="allergies"))
-            if row:
-                records["allergies"].append(row)
+            allergy = structured.allergy_from_row(line, Context(section="allergies"))
+            if allergy:
+                read.allergies.append(Placed(position, allergy))
 
 
 def _units_only(line: Line) -> bool:
@@ -147,26 +174,55 @@ def _units_only(line: Line) -> bool:
     return not any(re.fullmatch(r"[<>]?\d+(?:[.,]\d+)?(?:/\d+)?%?", word) for word in line.words)
 
 
-def _blood_pressure(vitals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _blood_pressure(vitals: list[Placed[Vital]]) -> list[Placed[Vital]]:
     """Systolic and diastolic printed as two rows make one blood pressure."""
-    systolic = next((v for v in vitals if v["type"] == "systolic"), None)
-    diastolic = next((v for v in vitals if v["type"] == "diastolic"), None)
+    systolic = next((v for v in vitals if v.item["type"] == "systolic"), None)
+    diastolic = next((v for v in vitals if v.item["type"] == "diastolic"), None)
     if systolic is None or diastolic is None:
         return vitals
-    merged = {**systolic, "type": "blood_pressure", "unit": "mmHg"}
-    merged.update(systolic=systolic["value"], diastolic=diastolic["value"])
-    merged.update(value=f"{systolic['value']}/{diastolic['value']}", boxes=systolic["boxes"] + diastolic["boxes"])
-    merged["text"] = f"{systolic['text']} {diastolic['text']}"
+    high, low = systolic.item, diastolic.item
+    high_value, low_value = high["value"], low["value"]
+    assert not isinstance(high_value, str) and not isinstance(low_value, str)  # only a blood pressure reads 'a/b'
+    merged: Vital = {**high, "type": "blood_pressure", "unit": "mmHg"}
+    merged.update({"systolic": high_value, "diastolic": low_value})
+    merged.update({"value": f"{high_value}/{low_value}", "boxes": high["boxes"] + low["boxes"]})
+    merged["text"] = f"{high['text']} {low['text']}"
     rest = [v for v in vitals if v is not systolic and v is not diastolic]
-    return [merged, *_blood_pressure(rest)]
+    return [Placed(systolic.line, merged), *_blood_pressure(rest)]
 
 
-def _dedupe(items: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+def _in_encounters(read: _Read, encounters: list[Placed[Encounter]]) -> Records:
+    """Every kind's records in document order, each naming its encounter, one per thing said."""
+    starts = [e.line for e in encounters]
+    ids = [e.item["id"] for e in encounters]
+    return {
+        "medications": _placed_in(read.medications, starts, ids, SAME["medications"]),
+        "labs": _placed_in(read.labs, starts, ids, SAME["labs"]),
+        "vitals": _placed_in(read.vitals, starts, ids, SAME["vitals"]),
+        "conditions": _placed_in(read.conditions, starts, ids, SAME["conditions"]),
+        "allergies": _placed_in(read.allergies, starts, ids, SAME["allergies"]),
+        "immunizations": _placed_in(read.immunizations, starts, ids, SAME["immunizations"]),
+        "procedures": _placed_in(read.procedures, starts, ids, SAME["procedures"]),
+    }
+
+
+def _placed_in(placed: list[Placed[Record]], starts: list[int], ids: list[str], same: tuple[str, ...]) -> list[Record]:
+    """The records in the order of their lines, each in the encounter started last before it."""
+    records = []
+    for one in sorted(placed, key=lambda p: p.line):
+        at = bisect.bisect_right(starts, one.line) - 1
+        one.item["encounter"] = ids[max(at, 0)]
+        records.append(one.item)
+    return _dedupe(records, same)
+
+
+def _dedupe(items: list[Record], keys: tuple[str, ...]) -> list[Record]:
     """One record per thing said in an encounter; the first mention keeps its boxes."""
-    seen: set[tuple] = set()
+    seen: set[tuple[str, ...]] = set()
     kept = []
     for item in items:
-        key = (item["encounter"], *(str(item.get(k)).lower() for k in keys))
+        fields: Mapping[str, object] = item
+        key = (item["encounter"], *(str(fields.get(k)).lower() for k in keys))
         if key not in seen:
             seen.add(key)
             kept.append(item)

@@ -9,6 +9,7 @@ rules cost microseconds per line.
 
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Literal
 
 from processing.engine.passes import vocabulary
 from processing.engine.passes.layout import Line
@@ -19,6 +20,11 @@ SECTION_IS = {
     "family_history": "family",
     "past_history": "historical",
 }
+# What a trigger says of a mention; a phrase listed under two of them says the first.
+TRIGGER_CATEGORIES: tuple[Literal["negated", "historical", "hypothetical", "family", "uncertain"], ...] = (
+    "negated", "historical", "hypothetical", "family", "uncertain",
+)  # fmt: skip
+DIRECTIONS: tuple[Literal["forward", "backward"], ...] = ("forward", "backward")
 
 
 @dataclass
@@ -78,8 +84,8 @@ def _triggers() -> dict[str, dict[tuple[str, ...], str]]:
     """direction -> phrase tokens -> category."""
     rules = vocabulary.context_rules()
     table: dict[str, dict[tuple[str, ...], str]] = {"forward": {}, "backward": {}}
-    for category in ("negated", "historical", "hypothetical", "family", "uncertain"):
-        for direction in ("forward", "backward"):
+    for category in TRIGGER_CATEGORIES:
+        for direction in DIRECTIONS:
             for phrase in rules[category].get(direction, []):
                 table[direction].setdefault(vocabulary.norm_tokens(phrase), category)
     table["terminate"] = {vocabulary.norm_tokens(p): "terminate" for p in rules["terminate"]}
@@ -132,5 +138,5 @@ def assess(tokens: list[str], start: int, end: int, section: str) -> Context:
     if section in SECTION_IS:
         found.add(SECTION_IS[section])
     negated = "negated" in found
-    tags = [t for t in ("historical", "hypothetical", "family", "uncertain") if t in found]
+    tags: list[str] = [t for t in ("historical", "hypothetical", "family", "uncertain") if t in found]
     return Context(negated=negated, tags=tags, section=section)

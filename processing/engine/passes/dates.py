@@ -92,7 +92,8 @@ def _valid(year: int | None, month: int, day: int) -> bool:
     return 1 <= month <= 12 and 1 <= day <= 31 and (year is None or 1900 <= year <= 2600)
 
 
-def _parse(kind: str, groups: tuple, order: str) -> tuple[str, bool] | None:
+def _parse(kind: str, groups: tuple[str, ...], order: str) -> tuple[str, bool] | None:
+    year: int | None  # None: a date printed without its year
     if kind in ("iso", "compact"):
         year, month, day = int(groups[0]), int(groups[1]), int(groups[2])
         return (f"{year:04d}-{month:02d}-{day:02d}", False) if _valid(year, month, day) else None

@@ -7,10 +7,11 @@ report, or, mid-page, where a report title follows an end-of-report or signature
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal
 
 from processing.engine.passes import dates, vocabulary
 from processing.engine.passes.layout import Line
+from processing.engine.passes.records import Encounter, Patient, Placed
 
 PAGE_OF = re.compile(r"\bpage\s*(\d{1,3})\s*(?:of|/)\s*(\d{1,3})\b", re.I)
 END_OF_REPORT = re.compile(
@@ -50,21 +51,27 @@ END_LABELS = re.compile(r"\b(discharge date|date of discharge|discharged)\s*:?\s
 TOP = 0.3  # a title counts near the top: the first 30% of the page, or its first 6 lines
 
 
+# The banner fields that tell one patient from another, when both banners print them.
+PATIENT_KEYS: tuple[Literal["mrn", "dob", "name"], ...] = ("mrn", "dob", "name")
+
+
 @dataclass
-class Encounter:
+class _Opening:
+    """Where an encounter starts, and what its first page says of it."""
+
     start: int  # index of its first line in the document
     type: str
     title: str
-    patient: dict[str, str] = field(default_factory=dict)
+    patient: Patient = field(default_factory=Patient)
     date: str | None = None  # of service, as found on its first page
 
 
-def find_encounters(lines: list[Line]) -> list[dict[str, Any]]:
-    """Encounters, in order, each with the index of the line it starts at (`_start`)."""
+def find_encounters(lines: list[Line]) -> list[Placed[Encounter]]:
+    """Encounters, in order, each placed at the index of the line it starts at."""
     pages: dict[int, list[int]] = {}
     for index, line in enumerate(lines):
         pages.setdefault(line.page, []).append(index)
-    found: list[Encounter] = []
+    found: list[_Opening] = []
     previous_ended = False
     for number in sorted(pages):
         indexes = pages[number]
@@ -88,7 +95,7 @@ def find_encounters(lines: list[Line]) -> list[dict[str, Any]]:
             start = changed_patient or (not continues and (new_report or new_date))
         if start:
             kind, text = title or ("other", "")
-            found.append(Encounter(indexes[title_at] if title else indexes[0], kind, text, patient))
+            found.append(_Opening(indexes[title_at] if title else indexes[0], kind, text, patient))
             found[-1].date = _service_dates(page[title_at if title else 0 :][:40])[0]
         elif current is not None and patient and not current.patient:
             current.patient = patient
@@ -100,7 +107,7 @@ def find_encounters(lines: list[Line]) -> list[dict[str, Any]]:
             elif ended_at is not None and k > ended_at:
                 mid = _title_line(line, anywhere=_big(line, page) or line.text.isupper())
                 if mid is not None and found[-1].start != indexes[k]:
-                    found.append(Encounter(indexes[k], mid[0], mid[1], _patient(page[k:])))
+                    found.append(_Opening(indexes[k], mid[0], mid[1], _patient(page[k:])))
                     found[-1].date = _service_dates(page[k : k + 40])[0]
                     ended_at = None
         previous_ended = ended_at is not None
@@ -161,8 +168,8 @@ def _title(page: list[Line], top_only: bool) -> tuple[tuple[str, str] | None, in
     return None, 0
 
 
-def _patient(page: list[Line]) -> dict[str, str]:
-    found: dict[str, str] = {}
+def _patient(page: list[Line]) -> Patient:
+    found: Patient = {}
     for line in page[:10]:
         text = line.text
         if "mrn" not in found and (match := MRN.search(text)):
@@ -176,18 +183,18 @@ def _patient(page: list[Line]) -> dict[str, str]:
     return found
 
 
-def _differs(a: dict[str, str], b: dict[str, str]) -> bool:
-    return any(a[k].lower() != b[k].lower() for k in ("mrn", "dob", "name") if k in a and k in b)
+def _differs(a: Patient, b: Patient) -> bool:
+    return any(a[k].lower() != b[k].lower() for k in PATIENT_KEYS if k in a and k in b)
 
 
-def _describe(encounter: Encounter, n: int, lines: list[Line], all_found: list[Encounter]) -> dict[str, Any]:
+def _describe(encounter: _Opening, n: int, lines: list[Line], all_found: list[_Opening]) -> Placed[Encounter]:
     end = all_found[n + 1].start if n + 1 < len(all_found) else len(lines)
     own = lines[encounter.start : end]
     pages = sorted({line.page for line in own})
     start_date, end_date, ambiguous = _service_dates(own[:40])
     provider = _first(PROVIDER, own, 1)
     facility = _first(FACILITY, own[:40], 1) or _first(FACILITY_NAME, own[:40], 1)
-    return {
+    described: Encounter = {
         "id": f"e{n + 1}",
         "type": encounter.type,
         "title": encounter.title or None,
@@ -198,8 +205,8 @@ def _describe(encounter: Encounter, n: int, lines: list[Line], all_found: list[E
         "facility": facility.strip(" ,.") if facility else None,
         "date_ambiguous": ambiguous,
         "patient": encounter.patient or None,
-        "_start": encounter.start,
     }
+    return Placed(encounter.start, described)
 
 
 def _visit_date(lines: list[Line]) -> str | None:

@@ -44,7 +44,7 @@ class Line:
         return "  ".join(cell.text for cell in self.cells) if self.cells else " ".join(self.words)
 
     def boxes_of(self, words: range | list[int]) -> list[list[int]]:
-        return [self.boxes[i] for i in words if 0 <= i < len(self.boxes) and self.boxes[i] is not None]
+        return [box for i in words if 0 <= i < len(self.boxes) and (box := self.boxes[i]) is not None]
 
     def words_text(self, words: range | list[int]) -> str:
         return " ".join(self.words[i] for i in words if 0 <= i < len(self.words))
@@ -66,8 +66,8 @@ def page_lines(page: Any) -> list[Line]:
     """The lines of one page-like object (a dict, a DB Page or a PageResult)."""
     number = int(_get(page, "number", 1) or 1)
     height = float(_get(page, "height", 0) or 0)
-    words = [_word_parts(w) for w in (_get(page, "words", None) or [])]
-    words = [(t, b) for t, b in words if t.strip() and b and len(b) == 4]
+    parts = [_word_parts(w) for w in (_get(page, "words", None) or [])]
+    words = [(t, b) for t, b in parts if t.strip() and b and len(b) == 4]
     if words:
         lines = _lines_from_words(number, words, height)
         if not height:  # pages from `process_file` carry no size: the lowest word stands in

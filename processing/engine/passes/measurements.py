@@ -7,13 +7,14 @@ order: value, unit, range, flag.
 """
 
 import re
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from processing.engine.passes import context, dates, vocabulary
 from processing.engine.passes.entities import Mention
 from processing.engine.passes.layout import Cell, Line
-from processing.engine.passes.rows import Segment, clean_number, number, record
+from processing.engine.passes.records import Lab
+from processing.engine.passes.rows import Segment, clean_number, mention_fields, number
 
 COMPARATOR = r"(<=|>=|<|>|≤|≥)"
 VALUE_RE = re.compile(rf"(?<![\w/\-])(?<!\d\.){COMPARATOR}?\s*(-?(?:\d+(?:,\d{{3}})*(?:\.\d+)?|\.\d+))(?![\d/:])")
@@ -68,7 +69,37 @@ def _cell_under(line: Line, header: Cell) -> Cell | None:
     return best
 
 
-def lab(mention: Mention, header: Line | None, panel_date: str | None, below: Line | None = None) -> dict[str, Any]:
+@dataclass
+class _Reading:
+    """What a results row, or one of its cells, prints after the test name."""
+
+    value: str | None = None
+    value_num: float | None = None
+    comparator: str | None = None
+    unit: str | None = None
+    reference_range: str | None = None
+    flag: str | None = None
+
+    def take_read_fields(self, cell: "_Reading") -> None:
+        """Each field the cell read replaces this reading's."""
+        self.value = cell.value if cell.value is not None else self.value
+        self.value_num = cell.value_num if cell.value_num is not None else self.value_num
+        self.comparator = cell.comparator if cell.comparator is not None else self.comparator
+        self.unit = cell.unit if cell.unit is not None else self.unit
+        self.reference_range = cell.reference_range if cell.reference_range is not None else self.reference_range
+        self.flag = cell.flag if cell.flag is not None else self.flag
+
+
+@dataclass(frozen=True)
+class LabRead:
+    """A lab result, and whether its value cell wrapped onto the line below, which was read with
+    it: the table reader then skips that line."""
+
+    record: Lab
+    took_next_line: bool
+
+
+def lab(mention: Mention, header: Line | None, panel_date: str | None, below: Line | None = None) -> LabRead:
     """A lab result read from its row; `below` is the next line, read with the row when the
     row's value cell wrapped onto it ('Borderline, equal to' over '1:80', '152' over 'THOUS/MCL')."""
     line = mention.line
@@ -86,39 +117,34 @@ def lab(mention: Mention, header: Line | None, panel_date: str | None, below: Li
         if more is not None and role in ("value", "range"):
             cell_text = f"{cell_text} {more.text}"
         from_cell = _read_value(_mask_dates(cell_text)) if role == "value" else _read_value("0 " + cell_text)
-        if role == "value" and from_cell.get("value") is not None:
-            fields.update({k: v for k, v in from_cell.items() if v is not None})
-            if from_cell["value_num"] is None and _a_phrase(cell_text):
-                fields["value"] = re.sub(r"\s+", " ", cell_text).strip(" ,;")
-        elif role == "unit" and from_cell.get("unit"):
-            fields["unit"] = from_cell["unit"]
-        elif role == "range" and from_cell.get("reference_range"):
-            fields["reference_range"] = from_cell["reference_range"]
+        if role == "value" and from_cell.value is not None:
+            fields.take_read_fields(from_cell)
+            if from_cell.value_num is None and _a_phrase(cell_text):
+                fields.value = re.sub(r"\s+", " ", cell_text).strip(" ,;")
+        elif role == "unit" and from_cell.unit:
+            fields.unit = from_cell.unit
+        elif role == "range" and from_cell.reference_range:
+            fields.reference_range = from_cell.reference_range
         elif role == "flag":
             flag = FLAGS.get(cell_text.split()[0].lower()) if cell_text.split() else None
-            fields["flag"] = flag or fields.get("flag")
-    _, info = vocabulary.labs()
-    known = info.get(mention.canonical, {})
-    if fields.get("flag") is None and fields.get("value_num") is not None:
-        fields["flag"] = _flag_from_range(fields["value_num"], fields.get("reference_range"), known)
+            fields.flag = flag or fields.flag
+    if fields.flag is None and fields.value_num is not None:
+        fields.flag = _flag_from_range(fields.value_num, fields.reference_range)
     found = dates.find_dates(line.text)
-    return record(
-        line,
-        mention.words + segment.words,
-        mention.context,
-        mention.position,
-        test=mention.text,
-        test_normalised=mention.canonical,
-        loinc=mention.code or None,
-        value=fields.get("value"),
-        value_num=clean_number(fields.get("value_num")),
-        comparator=fields.get("comparator"),
-        unit=fields.get("unit"),
-        reference_range=fields.get("reference_range"),
-        flag=fields.get("flag"),
-        date=found[0].iso if found else panel_date,
-        _wrapped=wrapped is not None,
-    )
+    made: Lab = {
+        "test": mention.text,
+        "test_normalised": mention.canonical,
+        "loinc": mention.code or None,
+        "value": fields.value,
+        "value_num": clean_number(fields.value_num),
+        "comparator": fields.comparator,
+        "unit": fields.unit,
+        "reference_range": fields.reference_range,
+        "flag": fields.flag,
+        "date": found[0].iso if found else panel_date,
+        **mention_fields(mention, segment.words),
+    }
+    return LabRead(made, took_next_line=wrapped is not None)
 
 
 def _wrapped(line: Line, below: Line, value_header: Cell | None) -> bool:
@@ -136,7 +162,7 @@ def _wrapped(line: Line, below: Line, value_header: Cell | None) -> bool:
         return True
     unit = UNIT_RE.match(_unit_slips(more.text))
     alone = len(below.cells) == 1 and unit is not None and unit.end() == len(_unit_slips(more.text).rstrip())
-    return alone and _read_value(cell.text)["unit"] is None
+    return alone and _read_value(cell.text).unit is None
 
 
 def _a_phrase(text: str) -> bool:
@@ -145,7 +171,7 @@ def _a_phrase(text: str) -> bool:
     return len(words) > 1 and not any(w.lower() in FLAGS for w in words) and not RANGE_RE.search(text)
 
 
-def lab_from_row(line: Line, position: int, header: Line, panel_date: str | None) -> dict[str, Any] | None:
+def lab_from_row(line: Line, position: int, header: Line, panel_date: str | None) -> Lab | None:
     """A row of a results table whose test is not in our lab list ('AV Orifice Area US 1.5 cm2'):
     the first cell names the test when the row holds a reading with a unit, range or flag, or
     when its value cell is a report in words (imaging: 'Chest X-Ray 2 Views | The lungs are...')."""
@@ -156,7 +182,7 @@ def lab_from_row(line: Line, position: int, header: Line, panel_date: str | None
         return None
     rest = " ".join(cell.text for cell in line.cells[1:])
     fields = _read_value(_mask_dates(rest))
-    reading = fields["value"] is not None and bool(fields["unit"] or fields["reference_range"] or fields["flag"])
+    reading = fields.value is not None and bool(fields.unit or fields.reference_range or fields.flag)
     roles = _column_roles(header)
     cell = _cell_under(line, roles["value"]) if "value" in roles else None
     report = cell is not None and cell is not first and re.match(r"[A-Z][a-z]+(\s+[A-Za-z,.]+){3,}", cell.text)
@@ -166,10 +192,18 @@ def lab_from_row(line: Line, position: int, header: Line, panel_date: str | None
     mention = Mention(
         "lab", first.text, "", line, position, (tokens[0], tokens[-1] + 1), context.Context(section="labs")
     )
-    made = lab(mention, header, panel_date)
-    made.pop("_wrapped")
+    made = lab(mention, header, panel_date).record
     if not reading and cell is not None:  # the words are the result: no number, unit or range
-        made.update(value=cell.text, value_num=None, comparator=None, unit=None, reference_range=None, flag=None)
+        made.update(
+            {
+                "value": cell.text,
+                "value_num": None,
+                "comparator": None,
+                "unit": None,
+                "reference_range": None,
+                "flag": None,
+            }
+        )
     return made
 
 
@@ -184,9 +218,8 @@ def _mask_dates(text: str) -> str:
     return re.sub(r"\b\d{1,2}:\d{2}\s*(?:[ap]m?)?\b", lambda m: " " * len(m.group()), text, flags=re.I)
 
 
-def _read_value(text: str) -> dict[str, Any]:
-    fields: dict[str, Any] = {"value": None, "value_num": None, "comparator": None, "unit": None}
-    fields.update({"reference_range": None, "flag": None})
+def _read_value(text: str) -> _Reading:
+    fields = _Reading()
     # A range printed right after the test name: 'BUN [4-18 mg/dL] 8 mg/dL', 'WBC (4.3-10.8) 6.7'
     leading = re.match(r"^[\s\-:,]*(?:[A-Za-z]+,?\s+){0,2}[\[(]([^\])]*\d[^\])]*)[\])]", text)
     range_unit = None
@@ -194,37 +227,37 @@ def _read_value(text: str) -> dict[str, Any]:
         text = " " * leading.end() + text[leading.end() :]
         inside = RANGE_RE.search(leading.group(1))
         if inside:
-            fields["reference_range"] = _range_text(inside)
+            fields.reference_range = _range_text(inside)
             unit = UNIT_RE.match(leading.group(1)[inside.end() :])
             range_unit = unit.group(1) if unit and unit.group(1).lower() not in NOT_UNITS else None
     qualitative = QUALITATIVE.search(text)
     value = VALUE_RE.search(text)
     if qualitative and (value is None or qualitative.start() < value.start()):
-        fields["value"] = qualitative.group(1)
+        fields.value = qualitative.group(1)
         after = qualitative.end()
     elif value:
         digits = value.group(2)
         if re.fullmatch(r"0\d{1,2}", digits):
             digits = "." + digits  # no one prints '01': OCR lost the point of '.01'
-        fields["comparator"] = value.group(1)
-        fields["value_num"] = number(digits)
-        fields["value"] = (value.group(1) or "") + digits
+        fields.comparator = value.group(1)
+        fields.value_num = number(digits)
+        fields.value = (value.group(1) or "") + digits
         after = value.end()
         unit = UNIT_RE.match(_unit_slips(text[after:]))
         if unit and unit.group(1).lower() not in NOT_UNITS:
-            fields["unit"] = unit.group(1).replace(" ", "")  # 'x10E 3/uL': OCR split the unit
+            fields.unit = unit.group(1).replace(" ", "")  # 'x10E 3/uL': OCR split the unit
             after += unit.end()
         else:
-            fields["unit"] = range_unit  # 'WBC (4.3-10.8 10+3/ul) 6.7': the unit printed with the range
+            fields.unit = range_unit  # 'WBC (4.3-10.8 10+3/ul) 6.7': the unit printed with the range
     else:
         return fields
     rest = text[after:]
     found_range = RANGE_RE.search(rest)
-    if found_range and not fields["reference_range"]:
-        fields["reference_range"] = _range_text(found_range)
+    if found_range and not fields.reference_range:
+        fields.reference_range = _range_text(found_range)
     for word in re.findall(r"[A-Za-z]+", rest):
         if word.lower() in FLAGS and (word.isupper() or len(word) > 1):
-            fields["flag"] = FLAGS[word.lower()]
+            fields.flag = FLAGS[word.lower()]
             break
     return fields
 
@@ -235,7 +268,7 @@ def _range_text(match: re.Match[str]) -> str:
     return f"{match.group(3)}{match.group(4)}"
 
 
-def _flag_from_range(value: float, printed: str | None, known: dict[str, Any]) -> str | None:
+def _flag_from_range(value: float, printed: str | None) -> str | None:
     if not printed:
         return None  # no range printed: we do not judge a value against our own table
     low = high = None

@@ -2,11 +2,16 @@
 of a regex match, and the fields every record carries."""
 
 import re
-from typing import Any
+from typing import overload
 
 from processing.engine.passes.context import Context
 from processing.engine.passes.entities import Mention, word_offsets
 from processing.engine.passes.layout import Line
+from processing.engine.passes.records import RecordFields
+
+# run_passes names a record's encounter once the whole document is read; until then the key
+# holds this, so that it keeps its place among the record's fields.
+ENCOUNTER_NOT_YET_KNOWN = ""
 
 
 class Segment:
@@ -25,23 +30,22 @@ class Segment:
         return [w for w, (s, e) in zip(self.words, self.spans, strict=True) if s < end and start < e]
 
 
-def record(line: Line, words: list[int], ctx: Context, position: int, **fields: Any) -> dict[str, Any]:
-    """A record with the fields every kind carries; `_position` orders it and finds its encounter."""
+def record_fields(line: Line, words: list[int], ctx: Context) -> RecordFields:
+    """The fields every kind of record carries, after its own: read from `words` of `line`."""
     return {
-        **fields,
-        "encounter": None,
+        "encounter": ENCOUNTER_NOT_YET_KNOWN,
         "page": line.page,
         "boxes": line.boxes_of(sorted(set(words))),
         "negated": ctx.negated,
         "context": list(ctx.tags),
         "section": ctx.section,
         "text": line.words_text(sorted(set(words))),
-        "_position": position,
     }
 
 
-def mention_record(mention: Mention, extra_words: list[int], **fields: Any) -> dict[str, Any]:
-    return record(mention.line, mention.words + extra_words, mention.context, mention.position, **fields)
+def mention_fields(mention: Mention, extra_words: list[int]) -> RecordFields:
+    """The fields every record carries, for one read from a mention and the words after it."""
+    return record_fields(mention.line, mention.words + extra_words, mention.context)
 
 
 def first_match(pattern: re.Pattern[str], segment: Segment) -> tuple[re.Match[str] | None, list[int]]:
@@ -56,7 +60,12 @@ def number(text: str) -> float | None:
         return None
 
 
-def clean_number(value: float | None) -> float | int | None:
+@overload
+def clean_number(value: float) -> float: ...
+@overload
+def clean_number(value: float | None) -> float | None: ...
+def clean_number(value: float | None) -> float | None:
+    """A whole number as an int: 1, not 1.0."""
     if value is None:
         return None
     return int(value) if value == int(value) else value

@@ -5,13 +5,27 @@ list item), so a sig, a reaction or a date is never borrowed from a neighbouring
 """
 
 import re
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from processing.engine.passes import dates, vocabulary
+from processing.engine.passes.context import Context
 from processing.engine.passes.entities import Mention
 from processing.engine.passes.layout import Line
-from processing.engine.passes.rows import Segment, clean_number, first_match, mention_record, number, record
+from processing.engine.passes.records import (
+    Allergy,
+    AllergyFields,
+    Condition,
+    ConditionFields,
+    Immunization,
+    ImmunizationFields,
+    Medication,
+    MedicationFields,
+    Procedure,
+    ProcedureFields,
+    RecordFields,
+)
+from processing.engine.passes.rows import Segment, clean_number, first_match, mention_fields, number, record_fields
 
 NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "half": 0.5, "1/2": 0.5}
 SEVERITIES = ("life threatening", "life-threatening", "severe", "moderate", "mild", "fatal")
@@ -27,28 +41,37 @@ CONDITION_STATUS = {
 REFUSED = re.compile(r"\b(refused|declined|objected|not given|deferred)\b", re.I)
 
 
+@dataclass(frozen=True)
+class _SigPatterns:
+    """How a sig is read, built once from data/sig.json."""
+
+    strength: re.Pattern[str]
+    dose: re.Pattern[str]
+    every: re.Pattern[str]  # 'every 4-6 hours', 'q8h'
+    frequency: vocabulary.PhraseIndex  # filled on first use (_frequency_index)
+
+
 @cache
-def _sig_patterns() -> dict[str, Any]:
+def _sig_patterns() -> _SigPatterns:
     sig = vocabulary.sig()
     units = "|".join(sorted((re.escape(u) for u in sig["strength_units"]), key=len, reverse=True))
     dose_units = "|".join(sorted((re.escape(u) for u in sig["dose_units"]), key=len, reverse=True))
     counts = r"\d+(?:\.\d+)?|one|two|three|four|five|half|1/2"
-    return {
+    return _SigPatterns(
         # after the name, maybe past a salt or a brand: 'Heparin Sodium (Porcine) 5,000 unit/mL'
-        "strength": re.compile(rf"^\W{{0,3}}(?:\([^)]*\)\s*)?(\d[\d,]*(?:\.\d+)?)\s*({units})(?![a-z])", re.I),
-        "dose": re.compile(
+        strength=re.compile(rf"^\W{{0,3}}(?:\([^)]*\)\s*)?(\d[\d,]*(?:\.\d+)?)\s*({units})(?![a-z])", re.I),
+        dose=re.compile(
             rf"\b(?:take|takes|taking|administer|give|inject|apply|inhale|use|instill|sig:?)?\s*"
             rf"(?<![\d,.])({counts})\s*(?:\(\d+(?:\.\d+)?\)\s*)?({dose_units})\b",
             re.I,
         ),
-        "every": re.compile(r"\b(?:every|q)\s*(\d+)(?:\s*(?:-|to)\s*(\d+))?\s*(?:hours?|hrs?|h)\b", re.I),
-        "frequency": vocabulary.PhraseIndex(),
-    }
+        every=re.compile(r"\b(?:every|q)\s*(\d+)(?:\s*(?:-|to)\s*(\d+))?\s*(?:hours?|hrs?|h)\b", re.I),
+        frequency=vocabulary.PhraseIndex(),
+    )
 
 
 def _frequency_index() -> vocabulary.PhraseIndex:
-    patterns = _sig_patterns()
-    index: vocabulary.PhraseIndex = patterns["frequency"]
+    index = _sig_patterns().frequency
     if not index.phrases:
         for phrase, (code, hours) in vocabulary.sig()["frequency"].items():
             index.add(phrase, vocabulary.Entry("frequency", code, str(hours or "")))
@@ -72,7 +95,7 @@ def _phrase_in(tokens: list[str], table: dict[str, str] | tuple[str, ...] | list
     return None
 
 
-def medication(mention: Mention, next_line: Line | None) -> dict[str, Any]:
+def medication(mention: Mention, next_line: Line | None) -> Medication:
     line = mention.line
     segment = Segment(line, mention.words[-1] + 1)
     text = segment.text
@@ -83,12 +106,12 @@ def medication(mention: Mention, next_line: Line | None) -> dict[str, Any]:
     patterns = _sig_patterns()
     extra: list[int] = []
     strength = None
-    match, words = first_match(patterns["strength"], segment)
+    match, words = first_match(patterns.strength, segment)
     if match:
         strength = f"{match.group(1)} {match.group(2)}".replace(" %", "%")
         extra += words
     dose, dose_unit = None, None
-    for m in patterns["dose"].finditer(text):
+    for m in patterns.dose.finditer(text):
         if match and m.start() < match.end():
             continue
         dose = NUMBER_WORDS.get(m.group(1).lower()) or number(m.group(1))
@@ -112,23 +135,22 @@ def medication(mention: Mention, next_line: Line | None) -> dict[str, Any]:
     if mention.context.negated or REFUSED.search(line.text):
         status = "refused" if REFUSED.search(line.text) else status
     start = dates.parse_date(segment.text)
-    return mention_record(
-        mention,
-        segment.words,
-        name=mention.text,
-        generic=mention.canonical,
-        strength=strength,
-        dose=clean_number(dose),
-        dose_unit=dose_unit,
-        dose_implied=dose_implied,
-        form=form[1] if form else None,
-        route=route[1] if route else None,
-        frequency=frequency,
-        interval_hours=interval,
-        prn=prn,
-        status=status,
-        start_date=start.iso if start else None,
-    )
+    own: MedicationFields = {
+        "name": mention.text,
+        "generic": mention.canonical,
+        "strength": strength,
+        "dose": clean_number(dose),
+        "dose_unit": dose_unit,
+        "dose_implied": dose_implied,
+        "form": form[1] if form else None,
+        "route": route[1] if route else None,
+        "frequency": frequency,
+        "interval_hours": interval,
+        "prn": prn,
+        "status": status,
+        "start_date": start.iso if start else None,
+    }
+    return {**own, **mention_fields(mention, segment.words)}
 
 
 def _frequency(tokens: list[str], text: str) -> tuple[str | None, float | None]:
@@ -136,7 +158,7 @@ def _frequency(tokens: list[str], text: str) -> tuple[str | None, float | None]:
     if found:
         entry = found[0][2]
         return entry.canonical, float(entry.code) if entry.code else None
-    every = _sig_patterns()["every"].search(text)
+    every = _sig_patterns().every.search(text)
     if every:
         low = every.group(1)
         if every.group(2):
@@ -145,30 +167,43 @@ def _frequency(tokens: list[str], text: str) -> tuple[str | None, float | None]:
     return None, None
 
 
-def allergy(mention: Mention) -> dict[str, Any]:
+def allergy(mention: Mention) -> Allergy:
     line = mention.line
     if mention.kind == "no_known_allergies":  # 'NKDA': kept, negated, as 'No known problems' is
-        made = none_known(mention, "substance")
-        made.update(reaction=None, severity=None)
-        return made
+        said = _said_none(mention)
+        # Its reaction and severity come after the fields every record carries: the JSON has
+        # always had them there on this record.
+        return {
+            "substance": None,
+            "no_known": True,
+            "status": "none",
+            "encounter": said["encounter"],
+            "page": said["page"],
+            "boxes": said["boxes"],
+            "negated": said["negated"],
+            "context": said["context"],
+            "section": said["section"],
+            "text": said["text"],
+            "reaction": None,
+            "severity": None,
+        }
     rest = Segment(line, mention.words[-1] + 1)
     tokens = list(vocabulary.norm_tokens(rest.text))
     found = vocabulary.conditions().find(tokens)
     reactions = [" ".join(tokens[s:e]) for s, e, entry in found if entry.kind == "condition"]
     severity = _phrase_in(tokens, SEVERITIES)
-    return mention_record(
-        mention,
-        rest.words,
-        substance=mention.text,
-        substance_normalised=mention.canonical,
-        no_known=False,
-        reaction=", ".join(reactions) or None,
-        severity=severity[1].replace("-", " ") if severity else None,
-        status="inactive" if re.search(r"\b(inactive|resolved|withdrawn)\b", line.text, re.I) else "active",
-    )
+    own: AllergyFields = {
+        "substance": mention.text,
+        "substance_normalised": mention.canonical,
+        "no_known": False,
+        "reaction": ", ".join(reactions) or None,
+        "severity": severity[1].replace("-", " ") if severity else None,
+        "status": "inactive" if re.search(r"\b(inactive|resolved|withdrawn)\b", line.text, re.I) else "active",
+    }
+    return {**own, **mention_fields(mention, rest.words)}
 
 
-def allergy_from_row(line: Line, position: int, ctx: Any) -> dict[str, Any] | None:
+def allergy_from_row(line: Line, ctx: Context) -> Allergy | None:
     """A row of an allergy table whose first cell names no known substance (a trial drug)."""
     if len(line.cells) < 2 or not re.search(r"[A-Za-z]{3}", line.cells[0].text):
         return None
@@ -180,37 +215,33 @@ def allergy_from_row(line: Line, position: int, ctx: Any) -> dict[str, Any] | No
     severity = _phrase_in(rest_tokens, SEVERITIES)
     if not reactions and not severity:
         return None  # a real allergy row names a reaction or a severity
-    return record(
-        line,
-        first.words,
-        ctx,
-        position,
-        substance=first.text,
-        substance_normalised=first.text.lower(),
-        no_known=False,
-        reaction=", ".join(reactions) or None,
-        severity=severity[1] if severity else None,
-        status="active",
-    )
+    own: AllergyFields = {
+        "substance": first.text,
+        "substance_normalised": first.text.lower(),
+        "no_known": False,
+        "reaction": ", ".join(reactions) or None,
+        "severity": severity[1] if severity else None,
+        "status": "active",
+    }
+    return {**own, **record_fields(line, first.words, ctx)}
 
 
-def immunization(mention: Mention) -> dict[str, Any]:
+def immunization(mention: Mention) -> Immunization:
     line = mention.line
     found = dates.find_dates(line.text)
     refused = mention.context.negated or bool(REFUSED.search(line.text))
-    return mention_record(
-        mention,
-        [],
-        vaccine=mention.text,
-        vaccine_normalised=mention.canonical,
-        cvx=mention.code or None,
-        date=found[0].iso if found else None,
-        date_ambiguous=found[0].ambiguous if found else False,
-        status="refused" if refused else "given",
-    )
+    own: ImmunizationFields = {
+        "vaccine": mention.text,
+        "vaccine_normalised": mention.canonical,
+        "cvx": mention.code or None,
+        "date": found[0].iso if found else None,
+        "date_ambiguous": found[0].ambiguous if found else False,
+        "status": "refused" if refused else "given",
+    }
+    return {**own, **mention_fields(mention, [])}
 
 
-def condition(mention: Mention) -> dict[str, Any]:
+def condition(mention: Mention) -> Condition:
     line = mention.line
     rest = Segment(line, mention.words[-1] + 1)
     tokens = list(vocabulary.norm_tokens(line.text))
@@ -222,34 +253,41 @@ def condition(mention: Mention) -> dict[str, Any]:
         status_value = "absent"
     else:
         status_value = status[1] if status else ("historical" if "historical" in mention.context.tags else "active")
-    return mention_record(
-        mention,
-        [],
-        name=mention.text,
-        name_normalised=mention.canonical,
-        icd10=code or None,
+    own: ConditionFields = {
+        "name": mention.text,
+        "name_normalised": mention.canonical,
+        "icd10": code or None,
         # ICD-10-CM chapter R holds symptoms and signs: a complaint, not a problem-list entry
-        category="symptom" if code.startswith("R") else "problem",
-        status=status_value,
-        onset=onset.iso if onset else None,
-    )
+        "category": "symptom" if code.startswith("R") else "problem",
+        "status": status_value,
+        "onset": onset.iso if onset else None,
+    }
+    return {**own, **mention_fields(mention, [])}
 
 
-def procedure(mention: Mention) -> dict[str, Any]:
+def procedure(mention: Mention) -> Procedure:
     rest = Segment(mention.line, mention.words[-1] + 1)
     found = dates.parse_date(rest.text) or dates.parse_date(mention.line.text)
-    return mention_record(
-        mention,
-        [],
-        name=mention.text,
-        name_normalised=mention.canonical,
-        date=found.iso if found else None,
-    )
+    own: ProcedureFields = {
+        "name": mention.text,
+        "name_normalised": mention.canonical,
+        "date": found.iso if found else None,
+    }
+    return {**own, **mention_fields(mention, [])}
 
 
-def none_known(mention: Mention, field: str) -> dict[str, Any]:
-    """'No known problems', 'No current medications': kept, negated, never a thing the patient has."""
-    fields: dict[str, Any] = {field: None, "no_known": True, "status": "none"}
-    made = mention_record(mention, [], **fields)
-    made["negated"] = True
-    return made
+def no_known_problems(mention: Mention) -> Condition:
+    """'No known problems': kept, negated, never a thing the patient has."""
+    own: ConditionFields = {"name": None, "no_known": True, "status": "none"}
+    return {**own, **_said_none(mention)}
+
+
+def no_medications(mention: Mention) -> Medication:
+    """'No current medications': kept, negated, never a thing the patient takes."""
+    own: MedicationFields = {"name": None, "no_known": True, "status": "none"}
+    return {**own, **_said_none(mention)}
+
+
+def _said_none(mention: Mention) -> RecordFields:
+    """The fields every record carries, for a 'no known ...' mention: negated whatever its context."""
+    return {**mention_fields(mention, []), "negated": True}

@@ -8,11 +8,12 @@ superscript '²' reads '?'. The readers below undo those slips rather than trust
 """
 
 import re
-from typing import Any
+from dataclasses import dataclass, replace
 
 from processing.engine.passes import context, dates, vocabulary
 from processing.engine.passes.layout import Line
-from processing.engine.passes.rows import Segment, clean_number, record
+from processing.engine.passes.records import Vital, VitalReading
+from processing.engine.passes.rows import Segment, clean_number, record_fields
 
 VITAL_VALUE = re.compile(
     r"^\s*[:=]?\s*(?:(\d{2,3})\s*/\s*(\d{2,3})|(\d+(?:\.\d+)?)\.?(?:\s*'\s*(\d{1,2})\s*\"?)?)\s*"
@@ -26,6 +27,25 @@ O2_SLIPS = {"02": "o2"}  # and "sp02" -> "spo2": see layout.O_READ_AS_ZERO
 # A column x taken from a run-on header word is an estimate (by letters): allow this much slack
 ESTIMATE_SLACK = 100.0
 Column = tuple[float, str | None, float]  # left x, vital kind (None: not a vital), slack
+
+
+@dataclass
+class _HeaderWord:
+    """A word of a vitals table's header and its x extent, give or take `slack` when the x is
+    estimated by letters (a name cut out of a word OCR ran together)."""
+
+    x0: float
+    x1: float
+    text: str
+    slack: float
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A vital read from the start of a text, and where in that text the reading ended."""
+
+    reading: VitalReading
+    end: int
 
 
 def _o2(text: str) -> str:
@@ -55,18 +75,16 @@ def _date_above(line: Line, words: list[int], dated: list[tuple[float, float, st
     return best[2] if min(best[1], x1) - max(best[0], x0) > 0 else None
 
 
-def vitals_in_line(
-    line: Line, position: int, section: str, dated: list[tuple[float, float, str]] | None = None
-) -> list[dict[str, Any]]:
+def vitals_in_line(line: Line, section: str, dated: list[tuple[float, float, str]] | None = None) -> list[Vital]:
     """Vital signs printed as text on a line: 'BP 132/84 mmHg, HR 72'. `dated`: the date cells of
     a row above ('Date / Time:  Nov 1, 2011  August 6, 2012'), dating the reading under each."""
-    found: list[dict[str, Any]] = []
+    found: list[Vital] = []
     tokens = _tokens(line)
     printed = dates.parse_date(line.text)
 
-    def add(words: list[int], ctx: context.Context, parsed: dict[str, Any]) -> None:
+    def add(words: list[int], ctx: context.Context, parsed: VitalReading) -> None:
         when = printed.iso if printed else _date_above(line, words, dated or [])
-        found.append(record(line, words, ctx, position, **parsed, date=when))
+        found.append({**parsed, "date": when, **record_fields(line, words, ctx)})
 
     for s, e, entry in vocabulary.vital_names().find(tokens):
         if len(" ".join(tokens[s:e])) == 1 and section != "vitals":
@@ -74,19 +92,18 @@ def vitals_in_line(
         words = list(range(line.tokens[s].word, line.tokens[e - 1].word + 1))
         segment = Segment(line, words[-1] + 1)
         parsed = _vital(entry.canonical, segment.text)
-        if not parsed:
+        if parsed is None:
             continue
         ctx = context.assess(tokens, s, e, section)
-        end = parsed.pop("_end")
-        add(words + segment.words_in(0, end), ctx, parsed)
+        end = parsed.end
+        add(words + segment.words_in(0, end), ctx, parsed.reading)
         # a row of readings at several dates ('Weight  189 lbs  194 lbs'): one vital per cell
         for cell in line.cells:
             if cell.words[0] > segment.words[0] and segment.spans[segment.words.index(cell.words[0])][0] >= end:
                 more = _vital(entry.canonical, cell.text)
-                if not more:
+                if more is None:
                     break
-                more.pop("_end")
-                add(cell.words, ctx, more)
+                add(cell.words, ctx, more.reading)
     return found
 
 
@@ -99,65 +116,67 @@ def table_columns(header: list[Line]) -> list[Column]:
     """
     names = vocabulary.vital_names()
     first = [
-        [float(b[0]), float(b[2]), _o2(w), 0.0] for w, b in zip(header[0].words, header[0].boxes, strict=True) if b
+        _HeaderWord(float(b[0]), float(b[2]), _o2(w), 0.0)
+        for w, b in zip(header[0].words, header[0].boxes, strict=True)
+        if b
     ]
     words = [part for word in _join_broken(first, names) for part in _split_run_on(word, names)]
     for extra in header[1:]:
         for text, box in zip(extra.words, extra.boxes, strict=True):
             if box is None:
                 continue
-            overlaps = [(min(w[1], box[2] + 10) - max(w[0], box[0] - 10), k) for k, w in enumerate(words)]
+            overlaps = [(min(w.x1, box[2] + 10) - max(w.x0, box[0] - 10), k) for k, w in enumerate(words)]
             overlap, k = max(overlaps, default=(0.0, -1))
             if overlap > 0:  # the word above, the one it overlaps most
                 above = words[k]
-                above[2] = f"{above[2]} {_o2(text)}"
-                above[0], above[1] = min(above[0], box[0]), max(above[1], box[2])
+                above.text = f"{above.text} {_o2(text)}"
+                above.x0, above.x1 = min(above.x0, box[0]), max(above.x1, box[2])
             else:
-                words.append([float(box[0]), float(box[2]), _o2(text), 0.0])
-    words.sort(key=lambda w: w[0])
+                words.append(_HeaderWord(float(box[0]), float(box[2]), _o2(text), 0.0))
+    words.sort(key=lambda w: w.x0)
     columns: list[Column] = []
     i = 0
     while i < len(words):
         for n in range(min(4, len(words) - i), 0, -1):
-            entry = names.phrases.get(vocabulary.norm_tokens(" ".join(str(w[2]) for w in words[i : i + n])))
+            entry = names.phrases.get(vocabulary.norm_tokens(" ".join(w.text for w in words[i : i + n])))
             if entry is not None:
-                columns.append((words[i][0], entry.canonical, words[i][3]))
+                columns.append((words[i].x0, entry.canonical, words[i].slack))
                 i += n
                 break
         else:
-            columns.append((words[i][0], None, words[i][3]))
+            columns.append((words[i].x0, None, words[i].slack))
             i += 1
     return columns
 
 
-def _join_broken(words: list[list], names: vocabulary.PhraseIndex) -> list[list]:
+def _join_broken(words: list[_HeaderWord], names: vocabulary.PhraseIndex) -> list[_HeaderWord]:
     """OCR may break a run-on at the wrong letter ('TemperatureR espiratory'): a word that is a
     name and one capital, followed by a lower-case word, is joined to it, to be split again."""
-    joined: list[list] = []
+    joined: list[_HeaderWord] = []
     for word in words:
         if joined:
             last = joined[-1]
-            broken = re.fullmatch(r"(.{3,}?)([A-Z][a-z]?)", str(last[2]))
-            if broken and names.phrases.get((broken.group(1).lower(),)) and str(word[2])[:1].islower():
-                last[1], last[2] = word[1], f"{last[2]}{word[2]}"
+            broken = re.fullmatch(r"(.{3,}?)([A-Z][a-z]?)", last.text)
+            if broken and names.phrases.get((broken.group(1).lower(),)) and word.text[:1].islower():
+                last.x1, last.text = word.x1, f"{last.text}{word.text}"
                 continue
-        joined.append(list(word))
+        joined.append(replace(word))
     return joined
 
 
-def _split_run_on(word: list, names: vocabulary.PhraseIndex) -> list[list]:
+def _split_run_on(word: _HeaderWord, names: vocabulary.PhraseIndex) -> list[_HeaderWord]:
     """OCR joins close header words: a word that is two names ('TemperatureRespiratory') is
     split in two, or one holding several names among noise ('BP-Sys(mm[Hg]Dia(mm[Hg]...') in as
     many, each at an x estimated by its letters."""
-    text = str(word[2])
+    text = word.text
     if names.phrases.get(vocabulary.norm_tokens(text)) is not None or len(text) < 6:
         return [word]
-    width = (word[1] - word[0]) / len(text)
+    width = (word.x1 - word.x0) / len(text)
     for cut in range(3, len(text) - 2):
         left, right = text[:cut], text[cut:]
         if names.phrases.get((left.lower(),)) and (names.phrases.get((right.lower(),)) or right[:1].isupper()):
-            middle = word[0] + width * cut
-            return [[word[0], middle, left, word[3]], [middle, word[1], right, ESTIMATE_SLACK]]
+            middle = word.x0 + width * cut
+            return [_HeaderWord(word.x0, middle, left, word.slack), _HeaderWord(middle, word.x1, right, ESTIMATE_SLACK)]
     tokens = [(m.start(), m.group().lower()) for m in re.finditer(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]", text)]
     inside = [(s, e) for s, e, _ in names.find([t for _, t in tokens]) if e - s > 1 or len(tokens[s][1]) > 1]
     if len(inside) < 2:
@@ -166,9 +185,9 @@ def _split_run_on(word: list, names: vocabulary.PhraseIndex) -> list[list]:
     for n, (s, e) in enumerate(inside):
         start = tokens[s][0]
         end = tokens[inside[n + 1][0]][0] if n + 1 < len(inside) else len(text)
-        left = word[0] if n == 0 else word[0] + width * start
-        slack = word[3] if n == 0 else ESTIMATE_SLACK
-        parts.append([left, word[0] + width * end, " ".join(t for _, t in tokens[s:e]), slack])
+        left_x = word.x0 if n == 0 else word.x0 + width * start
+        slack = word.slack if n == 0 else ESTIMATE_SLACK
+        parts.append(_HeaderWord(left_x, word.x0 + width * end, " ".join(t for _, t in tokens[s:e]), slack))
     return parts
 
 
@@ -185,7 +204,7 @@ def _split_value_run_on(word: str, box: list[int]) -> list[tuple[float, str]]:
     return found
 
 
-def vitals_in_table(rows: list[Line], columns: list[Column], position: int, section: str) -> list[dict[str, Any]]:
+def vitals_in_table(rows: list[Line], columns: list[Column], section: str) -> list[Vital]:
     """The vitals of one table row (and the units wrapped onto the row below), column by column."""
     by_column: dict[int, list[tuple[Line, int, str]]] = {}
     for line in rows:
@@ -195,36 +214,40 @@ def vitals_in_table(rows: list[Line], columns: list[Column], position: int, sect
             for x0, text in _split_value_run_on(line.words[i], box):
                 k = max((k for k, (x, _, slack) in enumerate(columns) if x - slack <= x0 + 15), default=0)
                 by_column.setdefault(k, []).append((line, i, text))
-    found = []
+    found: list[Vital] = []
     when = dates.parse_date(rows[0].text)
     for k, (_x, kind, _slack) in enumerate(columns):
         if kind is None or k not in by_column:
             continue
         cell = by_column[k]
         parsed = _vital(kind, " ".join(text for _line, _i, text in cell))
-        if parsed:
-            parsed.pop("_end")
+        if parsed is not None:
             line = cell[0][0]
             words = [i for owner, i, _text in cell if owner is line]
             ctx = context.Context(section=section)
-            found.append(record(line, words, ctx, position, **parsed, date=when.iso if when else None))
+            found.append({**parsed.reading, "date": when.iso if when else None, **record_fields(line, words, ctx)})
     return found
 
 
-def _vital(kind: str, text: str) -> dict[str, Any] | None:
+def _vital(kind: str, text: str) -> _Read | None:
     text = re.sub(r"^\s*[\[(][^\])]*[\])]", lambda m: " " * len(m.group()), text)  # '[90-140 mmHg]' printed range
     match = VITAL_VALUE.match(text)
     if not match:
         return None
     spec = vocabulary.vitals()[kind]
     unit = re.sub(r"\s+", "", match.group(5) or "") or spec["unit"] or None
-    fields: dict[str, Any] = {"type": kind, "systolic": None, "diastolic": None, "_end": match.end()}
     if match.group(1):
         if kind != "blood_pressure":
             return None
-        fields.update(systolic=int(match.group(1)), diastolic=int(match.group(2)))
-        fields.update(value=f"{match.group(1)}/{match.group(2)}", unit="mmHg")
-        return fields
+        high, low = match.group(1), match.group(2)
+        pressure: VitalReading = {
+            "type": kind,
+            "systolic": int(high),
+            "diastolic": int(low),
+            "value": f"{high}/{low}",
+            "unit": "mmHg",
+        }
+        return _Read(pressure, match.end())
     value = float(match.group(3))
     if match.group(4):  # 5'7" -> inches
         value, unit = value * 12 + float(match.group(4)), "in"
@@ -235,8 +258,14 @@ def _vital(kind: str, text: str) -> dict[str, Any] | None:
     if unit:
         unit = re.sub(r"m[²?]$", "m2", unit)  # a superscript '²', which OCR may read '?'
         unit = UNIT_NAMES.get(unit.lower().replace(" ", ""), unit)  # 'Ibs' is OCR's 'lbs'
-    fields.update(value=clean_number(value), unit=unit)
-    return fields
+    measured: VitalReading = {
+        "type": kind,
+        "systolic": None,
+        "diastolic": None,
+        "value": clean_number(value),
+        "unit": unit,
+    }
+    return _Read(measured, match.end())
 
 
 def vital_header(line: Line, section: str) -> bool:

