@@ -14,6 +14,7 @@ its e-mail (documents.notifications). Publishing itself only publishes.
 """
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -173,7 +174,7 @@ def document_pages_read(document_id: str, count: int) -> bool:
     )
 
 
-def document_complete(document_id: str, extraction: dict[str, Any]) -> bool:
+def document_complete(document_id: str, extraction: Mapping[str, Any]) -> bool:
     """The passes ran: extracting → completed, with what they found. False when it is no
     longer extracting (finished, cancelled or gone): nothing is written then."""
     with transaction.atomic():

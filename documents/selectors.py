@@ -1,7 +1,5 @@
 """Reads for documents. Every read is scoped to its owner: other people's documents do not exist."""
 
-from typing import Any
-
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404
@@ -38,7 +36,7 @@ def page_of(user: User, document_id: object, number: int) -> Page:
     return page
 
 
-def document_result(document: Document) -> dict[str, Any]:
+def document_result(document: Document) -> processing.ReadDocumentJson:
     """The document as `manage.py process --json` prints it: status, pages, words, timings,
     and the encounters and records the extraction found (empty until it ran)."""
     pages = [
@@ -52,8 +50,7 @@ def document_result(document: Document) -> dict[str, Any]:
         pages=pages,
         timings=document.timings,
     )
-    result.update(processing.extraction_json(document.extraction))
-    return result
+    return processing.read_document_json(result, document.extraction)
 
 
 def document_text(document: Document) -> str:

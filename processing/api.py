@@ -6,7 +6,7 @@
     what was read                 Page, pages_of_document, pages_read, page_of_document, page_timings
     how a run went                current_run, last_failure_was_permanent
     checking an upload            check_upload, SUPPORTED_TYPES, PermanentError
-    the JSON of a read document   document_json, page_json, extraction_json
+    the JSON of a read document   document_json, page_json, extraction_json, read_document_json
 
 A document's own row is the documents app's: these change only processing's rows (a job, its
 pages), in the caller's transaction, and send work after it commits. The workers change the
@@ -19,7 +19,7 @@ from processing import lanes, options
 from processing.engine import validation
 from processing.engine.errors import PermanentError
 from processing.engine.rendering import SUPPORTED_TYPES
-from processing.engine.results import document_json, extraction_json, page_json
+from processing.engine.results import ReadDocumentJson, document_json, extraction_json, page_json, read_document_json
 from processing.jobs import job_change_lane, job_create, job_fail, job_finish, job_requeue, job_start
 from processing.models import Page
 from processing.queue import QueueState, queue_states
@@ -41,6 +41,7 @@ __all__ = [
     "Page",
     "PermanentError",
     "QueueState",
+    "ReadDocumentJson",
     "Run",
     "check_upload",
     "current_run",
@@ -59,6 +60,7 @@ __all__ = [
     "pages_of_document",
     "pages_read",
     "queue_states",
+    "read_document_json",
 ]
 
 

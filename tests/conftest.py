@@ -21,6 +21,7 @@ from documents import lifecycle
 from exora.settings.storage import s3_storage
 from processing import files, options
 from processing.engine.inline import process_file
+from processing.engine.results import DocumentJson
 from processing.lanes import QUEUES
 from processing.pipeline import StartDocument
 
@@ -122,7 +123,7 @@ def start_document(document_id: object) -> list[int]:
     return step.to_read
 
 
-def read_file(path: Path, mime_type: str, ocr_mode: str | None = None) -> dict[str, Any]:
+def read_file(path: Path, mime_type: str, ocr_mode: str | None = None) -> DocumentJson:
     """A whole file read inline, with the service's options, as `manage.py process` reads it."""
     return process_file(path, mime_type, options.read_options(ocr_mode), options.file_limits())
 

@@ -69,7 +69,9 @@ def test_a_born_digital_pdf_is_read_in_runs_of_text_pages(api_client, stub_broke
         assert f"page {page.number} of the record" in page.text
         assert any(word["text"] == "Typed" for word in page.words)
         assert (page.width, page.height) == (2550, 3300)  # letter at 300 DPI, as OCR would see it
-        assert re.fullmatch(rf"documents/{document.id}/pages/{page.number:05d}-[0-9a-f]{{12}}\.jpg", page.image.name)
+        assert re.fullmatch(
+            rf"documents/{document.id}/pages/{page.number:05d}-[0-9a-f]{{12}}\.jpg", str(page.image.name)
+        )
         assert page.image.read(2) == b"\xff\xd8"  # a JPEG
         assert page.timings["render"] > 0
 

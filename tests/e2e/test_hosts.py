@@ -71,7 +71,7 @@ def upload_scans(api: ApiClient, documents: int, pages: int) -> list[str]:
     return ids
 
 
-def wait_for(condition, timeout: float, what: str, logs):  # type: ignore[no-untyped-def]
+def wait_for(condition, timeout: float, what: str, logs):
     deadline = time.monotonic() + timeout
     while not (found := condition()):
         if time.monotonic() > deadline:
@@ -89,7 +89,7 @@ def held_by(node: str) -> list[Page]:
     return [page for page in running if identity.node_of(page.lease_owner) == node]
 
 
-def assert_read_once_each(ids: list[str], bucket: str, logs) -> None:  # type: ignore[no-untyped-def]
+def assert_read_once_each(ids: list[str], bucket: str, logs) -> None:
     """Every document completed, every page stored once: its own text, one image in the bucket,
     and no crash counted against it."""
     images = {key for key in bucket_keys(bucket) if "/pages/" in key}

@@ -13,7 +13,7 @@ from processing import options
 from processing.engine.inline import process_file
 from processing.engine.passes import run_passes
 from processing.engine.rendering import SUPPORTED_TYPES
-from processing.engine.results import document_json, extraction_json
+from processing.engine.results import DocumentJson, ReadDocumentJson, document_json, read_document_json
 
 
 class Command(BaseCommand):
@@ -35,12 +35,12 @@ class Command(BaseCommand):
                 if result["status"] == "completed"
                 else None
             )
-            result.update(extraction_json(found))
-            self.stdout.write(_as_json(result) if json else _as_summary(result))
+            read = read_document_json(result, found)
+            self.stdout.write(_as_json(read) if json else _as_summary(read))
         if not all_completed:
             sys.exit(1)
 
-    def _process(self, path: Path, ocr_mode: str | None) -> dict[str, Any]:
+    def _process(self, path: Path, ocr_mode: str | None) -> DocumentJson:
         if not path.is_file():
             return document_json(file=str(path), status="failed", error="No such file.", pages=[], timings={})
         mime_type = magic.from_file(str(path), mime=True)
@@ -50,11 +50,11 @@ class Command(BaseCommand):
         return process_file(path, mime_type, options.read_options(ocr_mode), options.file_limits())
 
 
-def _as_json(result: dict[str, Any]) -> str:
+def _as_json(result: ReadDocumentJson) -> str:
     return json.dumps(result, ensure_ascii=False)
 
 
-def _as_summary(result: dict[str, Any]) -> str:
+def _as_summary(result: ReadDocumentJson) -> str:
     lines = [f"{result['file']}: {result['status']}" + (f" ({result['error']})" if result["error"] else "")]
     for page in result["pages"]:
         confidence = f", confidence {page['mean_confidence']:.0f}" if page["mean_confidence"] is not None else ""
