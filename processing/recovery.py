@@ -98,18 +98,19 @@ def _hand_back_expired_leases(recovered: Recovered) -> None:
 def _died_on_its_page(owner: str, silent_since: datetime) -> bool:
     """Whether the worker that held a lease died on its page, rather than with its host.
 
-    Its host outlived it when another worker of the same node beat after it went silent (its
-    siblings kept working, or the node started new workers in its place); a node silent since
-    is lost as a whole, and a worker that stopped cleanly (drained) crashed on nothing."""
+    Its host outlived it when something of its node happened after it went silent: its pool
+    stopped the other workers cleanly (a pool does that when one of its processes dies), a
+    sibling beat after the worker should have renewed its lease, or the node started workers
+    in its place. A lost host records nothing after its death; a worker that stopped cleanly
+    itself (drained) crashed on nothing."""
     worker = WorkerProcess.objects.filter(name=owner).only("stopped_at").first()
     if worker is not None and worker.stopped_at is not None:
         return False
-    outlived_by = silent_since + timedelta(seconds=settings.EXORA_WORKER_HEARTBEAT_SECONDS + 1)
-    return (
-        WorkerProcess.objects.filter(host=identity.node_of(owner), last_heartbeat__gt=outlived_by)
-        .exclude(name=owner)
-        .exists()
-    )
+    renewed_by = silent_since + timedelta(seconds=settings.EXORA_LEASE_SECONDS / 3 + 1)
+    siblings = WorkerProcess.objects.filter(host=identity.node_of(owner)).exclude(name=owner)
+    return siblings.filter(
+        Q(stopped_at__gt=silent_since) | Q(last_heartbeat__gt=renewed_by) | Q(started_at__gt=silent_since)
+    ).exists()
 
 
 def _resend_lost_messages(broker: RedisBroker, recovered: Recovered) -> None:

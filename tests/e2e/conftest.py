@@ -207,12 +207,14 @@ class WebServer:
         diagnostics: E2EProcesses,
         launcher: Callable[[list[str]], list[str]] | None = None,
         name: str = "daphne",
+        access_log: str | None = None,
     ) -> None:
         self.env = env
         self.log_dir = log_dir
         self._diagnostics = diagnostics
         self.launcher = launcher or (lambda args: args)
         self.name = name
+        self.access_log = access_log
         self.process: ManagedProcess | None = None
         self.port: int | None = None
 
@@ -233,7 +235,7 @@ class WebServer:
                 str(BIN_DIR / "daphne"),
                 "-b", "127.0.0.1",
                 "-p", str(self.port),
-                "--access-log", str(self.log_dir / f"{log_name}-access.log"),
+                "--access-log", self.access_log or str(self.log_dir / f"{log_name}-access.log"),
                 "exora.asgi:application",
             ])  # fmt: skip
             process.start()

@@ -55,7 +55,10 @@ class Fleet:
             collect = f"{BIN_DIR}/python manage.py collectstatic --noinput -v 0"
             return in_a_host_of_its_own(["sh", "-c", f'{collect} && exec "$@"', "web", *daphne])
 
-        server = WebServer(env, self.processes.log_dir, self.processes, launcher=launch, name=f"web {node}")
+        # Its access log goes to its output: its /tmp (where pytest keeps logs) is its own.
+        server = WebServer(
+            env, self.processes.log_dir, self.processes, launcher=launch, name=f"web {node}", access_log="-"
+        )
         server.start()
         return server
 

@@ -131,7 +131,7 @@ def test_killed_workers_lose_no_page(api, worker_pool, e2e_processes):
         assert page.done_at is not None, page  # narrows the type (the assertions below read it)
         assert page.crash_count >= 1 or page.done_at.timestamp() < killed_at, page
         assert page.done_at.timestamp() - killed_at < RECOVERY_LIMIT_SECONDS
-    assert "held by dead worker" in worker_pool.process.log_path.read_text()
+    assert "held by crashed worker" in worker_pool.process.log_path.read_text()
 
 
 def test_redis_flushed_mid_batch_loses_no_document(api, worker_pool, e2e_processes, e2e_redis):
