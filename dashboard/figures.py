@@ -8,8 +8,8 @@ objects: times are ISO strings, and the keys are what /ops/live.json serves as "
 from typing import Literal, TypedDict
 
 
-class RedisQueueFigures(TypedDict):
-    """One queue as Redis sees it (`selectors.queues.RedisQueue`, as a dict)."""
+class BrokerQueueFigures(TypedDict):
+    """One queue as the broker sees it (`processing.brokers.QueueFigures`, as a dict)."""
 
     name: str
     ready: int
@@ -31,8 +31,9 @@ class DatabaseQueues(TypedDict):
 
 class QueueFigures(TypedDict):
     names: list[str]
-    redis: list[RedisQueueFigures] | None  # None: Redis could not answer, or the stub broker
-    redis_error: str
+    broker: list[BrokerQueueFigures] | None  # None: the broker could not answer, or the stub broker
+    broker_error: str
+    broker_kind: str  # "redis", "rabbitmq", or "" (the in-memory stub)
     database: DatabaseQueues
     target_wait_seconds: float
 

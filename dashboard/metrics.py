@@ -50,12 +50,12 @@ class SnapshotCollector:
         age = GaugeMetricFamily(
             "exora_queue_oldest_message_age_seconds", "Age of the oldest ready message.", labels=["queue"]
         )
-        for queue in queues.get("redis") or []:
+        for queue in queues.get("broker") or []:
             for state in ("ready", "running", "delayed", "dead"):
                 depth.add_metric([queue["name"], state], queue[state])
             age.add_metric([queue["name"]], queue["oldest_age_seconds"] or 0.0)
-        up = GaugeMetricFamily("exora_redis_up", "1 when the last snapshot could read Redis.")
-        up.add_metric([], 1.0 if queues.get("redis") is not None else 0.0)
+        up = GaugeMetricFamily("exora_broker_up", "1 when the last snapshot could read the broker's queues.")
+        up.add_metric([], 1.0 if queues.get("broker") is not None else 0.0)
         yield from (depth, age, up)
 
     def _database(self) -> Iterator[Metric]:

@@ -10,7 +10,7 @@ from typing import TypedDict
 from django.utils import timezone
 
 from dashboard import charts
-from dashboard.figures import FailureGroup, Percentiles, RedisQueueFigures, SeriesName, SnapshotData, WorkerRow
+from dashboard.figures import BrokerQueueFigures, FailureGroup, Percentiles, SeriesName, SnapshotData, WorkerRow
 from dashboard.models import Alert, AlertRule
 
 WINDOW_TITLES = {"hour": "Last hour, by minute", "day": "Last day, by hour", "week": "Last week, by hour"}
@@ -27,7 +27,7 @@ TIMING_ROWS = (
 SERIES_NAMES: tuple[SeriesName, ...] = ("pages", "documents", "failures", "documents_failed")
 
 
-class QueueRow(RedisQueueFigures):
+class QueueRow(BrokerQueueFigures):
     target: float
     over_target: bool
 
@@ -49,7 +49,7 @@ class Summary(TypedDict):
     verdict: str  # "healthy", "warning" or "critical"
     workers_alive: int
     workers_unwell: int
-    waiting_messages: int | None  # None: Redis could not say
+    waiting_messages: int | None  # None: the broker could not say
     oldest_age_seconds: float | None
     target_wait_seconds: float | None
     pending_pages: int
@@ -66,8 +66,8 @@ class PageContext(TypedDict):
     age_seconds: float | None
     summary: Summary
     queue_rows: list[QueueRow]
-    redis_error: str
-    redis_available: bool
+    broker_error: str
+    broker_available: bool
     database: Mapping[str, object]
     workers: list[WorkerRow]
     throughput_charts: list[charts.LineChart]
@@ -82,7 +82,7 @@ def queue_rows(data: SnapshotData) -> list[QueueRow]:
     queues = data.get("queues", {})
     target = queues.get("target_wait_seconds") or 0
     rows: list[QueueRow] = []
-    for queue in queues.get("redis") or []:
+    for queue in queues.get("broker") or []:
         age = queue.get("oldest_age_seconds")
         rows.append({**queue, "target": target, "over_target": age is not None and age > target})
     return rows
@@ -171,8 +171,8 @@ def page_context(data: SnapshotData, computed_at: datetime | None) -> PageContex
         "age_seconds": round((timezone.now() - computed_at).total_seconds(), 1) if computed_at else None,
         "summary": summary(data, alerts),
         "queue_rows": queue_rows(data),
-        "redis_error": data.get("queues", {}).get("redis_error", ""),
-        "redis_available": data.get("queues", {}).get("redis") is not None,
+        "broker_error": data.get("queues", {}).get("broker_error", ""),
+        "broker_available": data.get("queues", {}).get("broker") is not None,
         "database": data.get("queues", {}).get("database", {}),
         "workers": data.get("workers") or [],
         "throughput_charts": throughput_charts(data),

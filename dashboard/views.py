@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+import redis
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dashboard import metrics, presenters
 from dashboard.services import operations, snapshot
+from processing.brokers import broker_queues
 
 View = Callable[..., HttpResponse]
 
@@ -137,8 +139,9 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> HttpResponse:
-    """The database and Redis answer. Which one does not is logged, not shown: the probe is public."""
-    ready = _database_answers() and _redis_answers()
+    """The database, the broker and Redis (the sockets' channel layer) answer. Which one does
+    not is logged, not shown: the probe is public."""
+    ready = _database_answers() and _broker_answers() and _redis_answers()
     return HttpResponse("ready\n" if ready else "not ready\n", status=200 if ready else 503, content_type="text/plain")
 
 
@@ -153,12 +156,20 @@ def _database_answers() -> bool:
         return False
 
 
-def _redis_answers() -> bool:
-    client, _ = snapshot.redis_client()
-    if client is None:  # the stub broker: nothing to reach
+def _broker_answers() -> bool:
+    broker = broker_queues()
+    if broker is None:  # the stub broker: nothing to reach
         return True
     try:
-        return bool(client.ping())
+        return broker.ping()
+    except Exception:
+        metrics.logger.warning("readyz: the broker does not answer", exc_info=True)
+        return False
+
+
+def _redis_answers() -> bool:
+    try:
+        return bool(redis.Redis.from_url(settings.EXORA_EVENTS_REDIS_URL, socket_timeout=2).ping())
     except Exception:
         metrics.logger.warning("readyz: Redis does not answer", exc_info=True)
         return False

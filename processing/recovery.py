@@ -8,12 +8,12 @@ database knows every page still to read, so one pass over it finds both:
    them, fail their document as poison instead of looping forever. A worker counts as having
    died on its page only when its host outlived it: a whole host lost (its node went silent
    with it, or was drained) says nothing about the page;
-2. pages and documents whose message is no longer in Redis are sent again.
+2. pages and documents whose message is no longer in the broker are sent again
+   (processing.brokers says which are there).
 
 Reading a page twice costs only time: a page is claimed before it is read and stored once.
 """
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,10 +22,10 @@ import dramatiq
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from dramatiq.brokers.redis import RedisBroker
 
 from documents import lifecycle
 from processing import dispatch, identity, lanes, tallies
+from processing.brokers import BrokerQueues, broker_queues
 from processing.identity import database_now
 from processing.models import Page, WorkerProcess
 
@@ -47,8 +47,9 @@ def recover(broker: dramatiq.Broker) -> Recovered:
     """One recovery pass; `broker` is the Dramatiq broker whose messages may have been lost."""
     recovered = Recovered()
     _hand_back_expired_leases(recovered)
-    if isinstance(broker, RedisBroker):  # only Redis can lose messages; the stub broker is in memory
-        _resend_lost_messages(broker, recovered)
+    queues = broker_queues(broker)
+    if queues is not None:  # the in-memory stub broker loses nothing it was given
+        _resend_lost_messages(queues, recovered)
     if recovered.expired_leases or recovered.resent_pages or recovered.resent_documents:
         lifecycle.documents_queue_moved()  # the owners' pages show the new positions at once
     return recovered
@@ -113,7 +114,7 @@ def _died_on_its_page(owner: str, silent_since: datetime) -> bool:
     ).exists()
 
 
-def _resend_lost_messages(broker: RedisBroker, recovered: Recovered) -> None:
+def _resend_lost_messages(queues: BrokerQueues, recovered: Recovered) -> None:
     settled_before = database_now() - timedelta(seconds=settings.EXORA_LEASE_SECONDS)
     reading = Page.objects.filter(document_id__in=lifecycle.documents_reading(started_before=settled_before))
     waiting = list(
@@ -121,7 +122,7 @@ def _resend_lost_messages(broker: RedisBroker, recovered: Recovered) -> None:
         .exclude(message_id="")
         .values_list("document_id", "number", "message_id")
     )
-    present = _messages_present(broker, lanes.PAGE_QUEUES, [message_id for _, _, message_id in waiting])
+    present = queues.present(lanes.PAGE_QUEUES, [message_id for _, _, message_id in waiting])
     for (document_id, number, _), is_present in zip(waiting, present, strict=True):
         if not is_present:
             logger.warning("recovery: message for page %s of document %s was lost; sending again", number, document_id)
@@ -140,29 +141,7 @@ def _resend_lost_messages(broker: RedisBroker, recovered: Recovered) -> None:
     # Documents waiting on a message of the documents queue: their start, or their extraction.
     resend = {"start": dispatch.send_start, "extract": dispatch.send_extract}
     for waiting_id, waiting_for in lifecycle.documents_waiting(created_before=settled_before).items():
-        if not _document_message_pending(broker, waiting_id):
+        if not queues.document_message_pending(waiting_id):
             logger.warning("recovery: the %s message of document %s was lost; sending again", waiting_for, waiting_id)
             resend[waiting_for](waiting_id)
             recovered.resent_documents.append(waiting_id)
-
-
-def _messages_present(broker: RedisBroker, queue_names: tuple[str, ...], message_ids: list[str]) -> list[bool]:
-    """Whether each message is still in Redis: waiting, delayed for a retry, or being run."""
-    if not message_ids:
-        return []
-    hashes = [f"{broker.namespace}:{q}{delayed}.msgs" for q in queue_names for delayed in ("", ".DQ")]
-    pipe = broker.client.pipeline(transaction=False)
-    for message_id in message_ids:
-        for key in hashes:
-            pipe.hexists(key, message_id or "-")
-    answers = pipe.execute()
-    return [any(answers[i : i + len(hashes)]) for i in range(0, len(answers), len(hashes))]
-
-
-def _document_message_pending(broker: RedisBroker, document_id: str) -> bool:
-    """Whether a documents-queue message for the document is in Redis (they are few: we read them)."""
-    for queue in (lanes.DOCUMENTS_QUEUE, f"{lanes.DOCUMENTS_QUEUE}.DQ"):
-        for raw in broker.client.hvals(f"{broker.namespace}:{queue}.msgs"):
-            if document_id in json.loads(raw).get("args", []):
-                return True
-    return False

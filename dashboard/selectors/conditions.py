@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
 
-from dashboard.figures import RedisQueueFigures, SnapshotData
+from dashboard.figures import BrokerQueueFigures, SnapshotData
 from dashboard.models import AlertRule
 from dashboard.selectors import queues as queue_selectors
 from dashboard.selectors import workers as worker_selectors
-from dashboard.selectors.queues import RedisClient
 from documents.models import Document
+from processing.brokers import BrokerQueues
 from processing.models import Attempt, Job
 
 Observations = dict[str, float]
@@ -24,11 +24,10 @@ Observations = dict[str, float]
 
 @dataclass
 class Context:
-    """What one evaluation round reads: the snapshot, and Redis for windowed queue figures."""
+    """What one evaluation round reads: the snapshot, and the broker for windowed queue figures."""
 
     data: SnapshotData
-    client: RedisClient | None = None  # None with the stub broker
-    namespace: str = "dramatiq"
+    broker: BrokerQueues | None = None  # None with the stub broker
     evaluated_at: datetime | None = None  # the evaluator's last round, for the watchdog
 
 
@@ -52,12 +51,12 @@ def measure(rule: AlertRule, context: Context, now: datetime) -> Observations:
     return observations
 
 
-def _redis_queues(context: Context) -> dict[str, RedisQueueFigures]:
-    return {q["name"]: q for q in context.data.get("queues", {}).get("redis") or []}
+def _broker_queues(context: Context) -> dict[str, BrokerQueueFigures]:
+    return {q["name"]: q for q in context.data.get("queues", {}).get("broker") or []}
 
 
 def _database_backlog(context: Context) -> dict[str, float]:
-    """Work waiting per queue as the database sees it (true even when Redis lost messages)."""
+    """Work waiting per queue as the database sees it (true even when the broker lost messages)."""
     database = context.data.get("queues", {}).get("database", {})
     return {
         "documents": float(database.get("documents", {}).get(Document.Status.QUEUED, 0)),
@@ -66,9 +65,9 @@ def _database_backlog(context: Context) -> dict[str, float]:
 
 
 def _queue_depth(rule: AlertRule, context: Context, now: datetime) -> Observations:
-    redis_queues = _redis_queues(context)
-    if redis_queues:
-        return {name: float(q["ready"]) for name, q in redis_queues.items()}
+    broker_queues = _broker_queues(context)
+    if broker_queues:
+        return {name: float(q["ready"]) for name, q in broker_queues.items()}
     return _database_backlog(context)
 
 
@@ -97,7 +96,7 @@ def _wait_time(rule: AlertRule, context: Context, now: datetime) -> Observations
         "documents": database.get("oldest_queued_document_seconds") or 0.0,
         "pages": database.get("oldest_pending_page_seconds") or 0.0,
     }
-    for name, queue in _redis_queues(context).items():
+    for name, queue in _broker_queues(context).items():
         oldest[name] = max(oldest.get(name, 0.0), queue.get("oldest_age_seconds") or 0.0)
     result: Observations = {}
     for name in set(waits) | set(oldest):
@@ -129,7 +128,7 @@ def _failure_rate(rule: AlertRule, context: Context, now: datetime) -> Observati
 def _no_worker(rule: AlertRule, context: Context, now: datetime) -> Observations:
     """Jobs waiting in a queue that no alive worker reads (0 when one does)."""
     waiting = _database_backlog(context)
-    for name, queue in _redis_queues(context).items():
+    for name, queue in _broker_queues(context).items():
         waiting[name] = max(waiting.get(name, 0.0), float(queue["ready"] + queue["delayed"]))
     alive: dict[str, int] = {}
     for worker in context.data.get("workers", []):
@@ -145,12 +144,10 @@ def _stale_heartbeat(rule: AlertRule, context: Context, now: datetime) -> Observ
 
 def _dead_letters(rule: AlertRule, context: Context, now: datetime) -> Observations:
     """Messages dead-lettered within the window: growth, not the total (old ones expire)."""
-    if context.client is None:
+    if context.broker is None:
         return {}
-    names = [q for q in _redis_queues(context)] or queue_selectors.queue_names()
-    figures = queue_selectors.redis_queues(
-        context.client, names, namespace=context.namespace, dead_window_seconds=rule.window_seconds
-    )
+    names = [q for q in _broker_queues(context)] or queue_selectors.queue_names()
+    figures = context.broker.figures(names, dead_window_seconds=rule.window_seconds)
     return {q.name: float(q.dead_recent) for q in figures}
 
 

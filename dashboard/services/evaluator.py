@@ -22,6 +22,7 @@ from dashboard.models import AlertRule
 from dashboard.selectors.conditions import Context
 from dashboard.services import alerts, snapshot
 from exora.leadership import Leadership
+from processing.brokers import broker_queues
 from processing.housekeeping import Housekeeping
 from processing.identity import database_now
 
@@ -33,10 +34,9 @@ LEADER_KEY = "exora:alerts-leader"
 def run_round(now: datetime | None = None) -> list[alerts.Event]:
     """Refresh the figures, evaluate every rule, notify, and note that a round completed."""
     now = now or database_now()  # the clock heartbeats are stamped with
-    client, namespace = snapshot.redis_client()
     # Fresh figures for the rules; viewers and /metrics share them until the next refresh.
     current = snapshot.fresh(now)
-    context = Context(data=current.data, client=client, namespace=namespace)
+    context = Context(data=current.data, broker=broker_queues())
     events = alerts.evaluate(context, now, exclude={AlertRule.Kind.WATCHDOG})
     snapshot.mark_alerts_evaluated(now)
     # The round completed: clear the watchdog at once rather than at the next page view.

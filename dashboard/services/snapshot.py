@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 
-from dashboard.figures import RedisQueueFigures, SnapshotData
+from dashboard.figures import BrokerQueueFigures, SnapshotData
 from dashboard.models import DashboardSnapshot
 from dashboard.selectors import capacity, failures, queues, throughput, workers
 from dashboard.selectors.conditions import Context
-from dashboard.selectors.queues import RedisClient
 from processing import tallies
+from processing.brokers import BrokerQueues, broker_queues
 from processing.identity import database_now
 
 logger = logging.getLogger(__name__)
@@ -24,30 +24,18 @@ logger = logging.getLogger(__name__)
 SNAPSHOT_ID = 1
 
 
-def redis_client() -> tuple[RedisClient | None, str]:
-    """The broker's Redis client and key namespace; None with the in-memory stub broker."""
-    import dramatiq
-
-    broker = dramatiq.get_broker()
-    client: RedisClient | None = getattr(broker, "client", None)
-    namespace: str = getattr(broker, "namespace", "dramatiq")
-    return client, namespace
-
-
-def compute(
-    now: datetime | None = None, client: RedisClient | None = None, namespace: str = "dramatiq"
-) -> SnapshotData:
-    """Every figure, now. Redis figures are left out (not failed) when Redis cannot answer."""
+def compute(now: datetime | None = None, broker: BrokerQueues | None = None) -> SnapshotData:
+    """Every figure, now. The broker's figures are left out (not failed) when it cannot answer."""
     now = now or database_now()  # the clock heartbeats and leases are stamped with
     names = queues.queue_names()
-    redis_figures: list[RedisQueueFigures] | None = None
-    redis_error = ""
-    if client is not None:
+    broker_figures: list[BrokerQueueFigures] | None = None
+    broker_error = ""
+    if broker is not None:
         try:
-            redis_figures = queues.redis_queues_as_dicts(client, names, namespace=namespace)
-        except Exception as exc:  # a down Redis must not take the dashboard with it
-            logger.warning("dashboard: Redis queue figures unavailable: %s", exc)
-            redis_error = type(exc).__name__
+            broker_figures = queues.broker_figures(broker, names)
+        except Exception as exc:  # a down broker must not take the dashboard with it
+            logger.warning("dashboard: the broker's queue figures are unavailable: %s", exc)
+            broker_error = type(exc).__name__
     worker_rows = workers.workers_overview(now)
     counts = {state: 0 for state in (workers.ALIVE, workers.STALE, workers.DEAD, workers.STOPPED)}
     for row in worker_rows:
@@ -57,8 +45,9 @@ def compute(
         "computed_at": now.isoformat(),
         "queues": {
             "names": names,
-            "redis": redis_figures,
-            "redis_error": redis_error,
+            "broker": broker_figures,
+            "broker_error": broker_error,
+            "broker_kind": broker.kind if broker is not None else "",
             "database": queues.database_queues(now),
             "target_wait_seconds": settings.EXORA_TARGET_WAIT_SECONDS,
         },
@@ -92,14 +81,14 @@ def fresh(now: datetime) -> DashboardSnapshot:
 
 def refresh(max_age: float, now: datetime) -> DashboardSnapshot | None:
     """Recompute under the row lock; None when another process is recomputing it right now."""
-    client, namespace = redis_client()
+    broker = broker_queues()
     with transaction.atomic():
         snapshot = DashboardSnapshot.objects.select_for_update(skip_locked=True).filter(pk=SNAPSHOT_ID).first()
         if snapshot is None:
             return None
         if snapshot.computed_at and (now - snapshot.computed_at) < timedelta(seconds=max_age):
             return snapshot  # refreshed by another process while we waited
-        snapshot.data = compute(now, client, namespace)
+        snapshot.data = compute(now, broker)
         start, until = tallies.window(snapshot.tallied_until, now)
         tallies.advance(start, until)
         snapshot.tallied_until = until

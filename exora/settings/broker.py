@@ -1,9 +1,19 @@
-"""The broker that carries work (Dramatiq), and the channel layer and events the sockets use."""
+"""The broker that carries work (Dramatiq), and the channel layer and events the sockets use.
+
+Redis carries work by default (the one it already is for the sockets); RabbitMQ is what
+Dramatiq recommends for a fleet: messages are pushed to idle workers instead of polled for,
+kept on disk, and a dead connection's unacknowledged messages return to the queue. Redis
+stays needed either way: the channel layer, the socket events and the leader locks use it.
+"""
 
 from exora import env
 
-EXORA_BROKER = env.get_choice("EXORA_BROKER", "redis", ("redis", "stub"))
+EXORA_BROKER = env.get_choice("EXORA_BROKER", "redis", ("redis", "rabbitmq", "stub"))
 REDIS_URL = env.get_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+_DEFAULT_BROKER_URL = {"rabbitmq": "amqp://guest:guest@127.0.0.1:5672/%2F"}.get(EXORA_BROKER, REDIS_URL)
+EXORA_BROKER_URL = env.get_str("EXORA_BROKER_URL", _DEFAULT_BROKER_URL)
+# RabbitMQ's management API, for the queue figures (empty: the broker's host, port 15672).
+EXORA_RABBITMQ_MANAGEMENT_URL = env.get_str("EXORA_RABBITMQ_MANAGEMENT_URL", "")
 
 # django-dramatiq's default list names middleware that dramatiq 2 no longer ships
 # (Prometheus) and adds a database write per message (AdminMiddleware): list ours in full.
@@ -26,13 +36,20 @@ if EXORA_BROKER == "stub":
         "OPTIONS": {},
         "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE,
     }
+elif EXORA_BROKER == "rabbitmq":
+    DRAMATIQ_BROKER = {
+        "BROKER": "dramatiq.brokers.rabbitmq.RabbitmqBroker",
+        # A message counts as sent once RabbitMQ confirms it has it.
+        "OPTIONS": {"url": EXORA_BROKER_URL, "confirm_delivery": True},
+        "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE,
+    }
 else:
     DRAMATIQ_BROKER = {
         "BROKER": "dramatiq.brokers.redis.RedisBroker",
         # Dramatiq gives a dead worker's unacknowledged messages to others once its heartbeat
         # is this old, checked on a share of broker calls; its defaults (60 s, 0.1%) leave
         # them waiting for minutes.
-        "OPTIONS": {"url": REDIS_URL, "heartbeat_timeout": 15_000, "maintenance_chance": 50_000},
+        "OPTIONS": {"url": EXORA_BROKER_URL, "heartbeat_timeout": 15_000, "maintenance_chance": 50_000},
         "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE,
     }
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]

@@ -62,7 +62,7 @@ def test_metrics_for_staff_sessions(operator_client):
     response = operator_client.get("/metrics")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
-    assert b"exora_queue_messages" in response.content or b"exora_redis_up 0.0" in response.content
+    assert b"exora_queue_messages" in response.content or b"exora_broker_up 0.0" in response.content
 
 
 @override_settings(EXORA_METRICS_TOKEN=METRICS_TOKEN)

@@ -1,16 +1,19 @@
-"""Queue figures read from a real Redis with known contents, put there by a real RedisBroker
-(so the key layout is dramatiq's own), in a dedicated database that is flushed."""
+"""Queue figures (processing.brokers) read from a real Redis and a real RabbitMQ with known
+contents, put there by dramatiq's own brokers (so the layout is theirs): a dedicated Redis
+database that is flushed, and queues of the test's own on RabbitMQ."""
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import dramatiq
 import pytest
 import redis
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 
-from dashboard.selectors.queues import RedisClient, redis_queues
+from processing.brokers import RabbitQueues, RedisClient, RedisQueues
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
@@ -50,7 +53,7 @@ def broker() -> Iterator[RedisBroker]:
     except redis.RedisError as exc:
         pytest.fail(f"Redis at {REDIS_URL} is unreachable ({exc}); start it with `scripts/services.sh redis`")
     client.flushdb()
-    broker = RedisBroker(url=REDIS_URL)  # type: ignore[no-untyped-call, unused-ignore]  # dramatiq: __init__ untyped
+    broker = RedisBroker(url=REDIS_URL)
     for queue in ("pages", "documents"):
         broker.declare_queue(queue)
     yield broker
@@ -83,7 +86,8 @@ def test_ready_running_delayed_and_dead_counts_from_a_known_redis(broker):
 
     # WHEN the figures are read
     client = RecordingClient(redis.Redis.from_url(REDIS_URL))
-    figures = {q.name: q for q in redis_queues(client, ["documents", "pages", "unused"], dead_window_seconds=60)}
+    queues = RedisQueues(client)  # type: ignore[arg-type]  # a recording wrapper of a real client
+    figures = {q.name: q for q in queues.figures(["documents", "pages", "unused"], dead_window_seconds=60)}
 
     # THEN each count is what was put there
     pages = figures["pages"]
@@ -104,7 +108,7 @@ def test_the_oldest_ready_message_gives_the_latency(broker):
     broker.enqueue(old)
     broker.enqueue(message("documents", 2))
     # WHEN the figures are read THEN its age is the queue's latency
-    (documents,) = redis_queues(redis.Redis.from_url(REDIS_URL), ["documents"])
+    (documents,) = RedisQueues(redis.Redis.from_url(REDIS_URL)).figures(["documents"])
     assert documents.ready == 2
     assert documents.oldest_age_seconds is not None  # narrows the type
     assert 89 <= documents.oldest_age_seconds <= 95
@@ -116,5 +120,60 @@ def test_dead_letters_older_than_the_window_do_not_count_as_growth(broker):
     # GIVEN two dead letters from an hour ago and one from a minute ago
     client.zadd("dramatiq:pages.XQ", {"a": now_ms - 3_600_000, "b": now_ms - 3_500_000, "c": now_ms - 60_000})
     # WHEN growth is asked over 15 minutes THEN one, out of three in all
-    (pages,) = redis_queues(client, ["pages"], dead_window_seconds=900)
+    (pages,) = RedisQueues(client).figures(["pages"], dead_window_seconds=900)
     assert (pages.dead, pages.dead_recent) == (3, 1)
+
+
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+
+@pytest.fixture
+def rabbit() -> Iterator[tuple[RabbitmqBroker, str]]:
+    """A real RabbitMQ broker and a queue name of this test's own (its .DQ and .XQ with it)."""
+    broker = RabbitmqBroker(url=RABBITMQ_URL, confirm_delivery=True)
+    name = f"test-figures-{uuid.uuid4().hex[:8]}"
+    try:
+        broker.declare_queue(name)
+        broker.channel  # noqa: B018 (connects: fails here when RabbitMQ is down)
+    except Exception as exc:
+        pytest.fail(f"RabbitMQ at {RABBITMQ_URL} is unreachable ({exc}); start it with `scripts/services.sh rabbitmq`")
+    yield broker, name
+    for queue in (name, f"{name}.DQ", f"{name}.XQ"):
+        broker.channel.queue_delete(queue)
+    broker.close()
+
+
+def test_ready_running_delayed_and_dead_counts_from_a_known_rabbitmq(rabbit):
+    # GIVEN a queue with 7 messages, a worker holding 2 at a time (prefetch) that dead-lettered
+    # one of them (RabbitMQ then pushes it the next), and 3 messages delayed
+    broker, name = rabbit
+    for n in range(7):
+        broker.enqueue(message(name, n))
+    consumer = broker.consume(name, prefetch=2, timeout=1000)
+    fetched = [next(consumer), next(consumer)]
+    consumer.nack(fetched[1])
+    fetched.append(next(consumer))  # the nack goes out as the consumer asks for its next message
+    for n in range(10, 13):
+        broker.enqueue(message(name, n), delay=60_000)
+    queues = RabbitQueues.for_broker_url(RABBITMQ_URL, "")
+
+    # WHEN the figures are read (the management API refreshes its counts every few seconds)
+    def counts() -> tuple[int, ...]:
+        (figures,) = queues.figures([name])
+        return (figures.ready, figures.running, figures.delayed, figures.dead)
+
+    deadline = time.monotonic() + 30
+    while counts() != (4, 2, 3, 1) and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+    # THEN each count is what was put there, and its messages are said to be there
+    assert counts() == (4, 2, 3, 1)
+    assert queues.present([name], ["any-id"]) == [True]
+    # AND once the queue is emptied, its messages are missing
+    consumer.close()
+    for queue in (name, f"{name}.DQ", f"{name}.XQ"):
+        broker.channel.queue_purge(queue)
+    deadline = time.monotonic() + 30
+    while queues.present([name], ["any-id"]) != [False] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert queues.present([name], ["any-id"]) == [False]
