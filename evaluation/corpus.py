@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from evaluation import ccda
+from evaluation import ccda, split
 from evaluation.ccda import Block
 
 # A fragment (one section) is printed as the report that would carry it.
@@ -48,12 +48,13 @@ def _us(iso: str | None) -> str:
     return f"{month}/{day}/{year}"
 
 
-def load_documents(root: Path) -> list[ccda.Document]:
+def load_documents(root: Path, parts: tuple[str, ...] = split.PARTS) -> list[ccda.Document]:
+    """The printable documents under `root` that the recorded split puts in one of `parts`."""
     documents = [_from_ccda(path) for path in sorted(root.glob("*/*.xml"))]
     summary = root / "medspacy" / "discharge_summary.txt"
     if summary.exists():
         documents.append(_from_text(summary))
-    return [d for d in documents if d.blocks]
+    return [d for d in documents if d.blocks and split.part_of(d.source) in parts]
 
 
 def _from_ccda(path: Path) -> ccda.Document:
@@ -89,6 +90,7 @@ def _from_ccda(path: Path) -> ccda.Document:
         facility=info["facility"],
         blocks=blocks,
         gold=gold,
+        source=f"{path.parent.name}/{path.name}",
     )
 
 
@@ -125,6 +127,7 @@ def _from_text(path: Path) -> ccda.Document:
         facility=None,
         blocks=blocks,
         gold=gold,
+        source=f"{path.parent.name}/{path.name}",
     )
 
 
