@@ -38,13 +38,20 @@ class Line:
     y1: float = 0.0
     cells: list[Cell] = field(default_factory=list)
     tokens: list[Token] = field(default_factory=list)
+    # a word joined across a line end ("maece-" / "nas"): its index -> each piece's box
+    pieces: dict[int, list[list[int]]] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
         return "  ".join(cell.text for cell in self.cells) if self.cells else " ".join(self.words)
 
     def boxes_of(self, words: range | list[int]) -> list[list[int]]:
-        return [box for i in words if 0 <= i < len(self.boxes) and (box := self.boxes[i]) is not None]
+        """The boxes a record read from these words outlines: both pieces of a joined word."""
+        boxes: list[list[int]] = []
+        for i in words:
+            if 0 <= i < len(self.boxes) and (box := self.boxes[i]) is not None:
+                boxes += self.pieces.get(i) or [box]
+        return boxes
 
     def words_text(self, words: range | list[int]) -> str:
         return " ".join(self.words[i] for i in words if 0 <= i < len(self.words))
@@ -62,14 +69,24 @@ def _word_parts(word: Any) -> tuple[str, list[int] | None]:
     return str(getattr(word, "text", "")), getattr(word, "box", None)
 
 
+def _pieces(word: Any) -> list[list[int]]:
+    """The boxes of a word joined across a line end (none for a whole word)."""
+    pieces = word.get("parts") if isinstance(word, dict) else getattr(word, "parts", None)
+    return [list(box) for box in pieces or []]
+
+
 def page_lines(page: Any) -> list[Line]:
     """The lines of one page-like object (a dict, a DB Page or a PageResult)."""
     number = int(_get(page, "number", 1) or 1)
     height = float(_get(page, "height", 0) or 0)
-    parts = [_word_parts(w) for w in (_get(page, "words", None) or [])]
+    raw_words = _get(page, "words", None) or []
+    parts = [_word_parts(w) for w in raw_words]
     words = [(t, b) for t, b in parts if t.strip() and b and len(b) == 4]
     if words:
         lines = _lines_from_words(number, words, height)
+        joined = {tuple(b): pieces for (t, b), w in zip(parts, raw_words, strict=True) if (pieces := _pieces(w)) and b}
+        for line in lines if joined else []:
+            line.pieces = {i: joined[tuple(box)] for i, box in enumerate(line.boxes) if box and tuple(box) in joined}
         if not height:  # pages from `process_file` carry no size: the lowest word stands in
             height = max(line.y1 for line in lines) if lines else 0
             for line in lines:
