@@ -7,8 +7,9 @@ Measured on born-digital PDFs with justified, hyphenated text that this script p
 the born-digital PDFs of the shared corpus. Recall is the share of pdftotext's words (with
 their counts) that the engine's text layer also has, both lower-cased and stripped of
 punctuation. pdftotext drops every line-end hyphen, a compound's too ("follow-" / "up" reads
-"followup"), so hyphens are left out of both sides. Also shown: the same reading with the
-line-end joining turned off, which is what the engine gave before. Goal (issue 15): 0.99.
+"followup"), so hyphens are left out of both sides. "before": the words of `pdftotext -tsv`
+as they come, a line end's pieces apart, which is what the engine read before the joining.
+Goal (issue 15): 0.99.
 """
 
 import argparse
@@ -18,7 +19,6 @@ import re
 import subprocess
 import tempfile
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 from reportlab.lib.pagesizes import letter
@@ -26,8 +26,6 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 
 from processing.engine import textlayer
-from processing.engine.hyphens import join_hyphenated
-from processing.engine.results import Word
 
 SHARED_BORN_DIGITAL = Path("/work/shared/corpus/born_digital")
 GOAL = 0.99
@@ -109,18 +107,20 @@ def tokens(text: str) -> Counter[str]:
     return Counter(re.findall(r"[a-z0-9]+", text.lower().replace("-", "").replace("\u00ad", "")))
 
 
-def recall(path: Path, join: Callable[[list[list[Word]]], list[list[Word]]] = join_hyphenated) -> tuple[int, int]:
-    """(words of pdftotext found in the engine's text, words of pdftotext)."""
-    reference = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, timeout=120, check=False)
-    expected = tokens(reference.stdout.decode("utf-8", errors="replace"))
-    original = textlayer.join_hyphenated
-    textlayer.join_hyphenated = join  # the measure of the reading before the fix, by switching the join off
-    try:
-        pages = textlayer.read_text_layers(path, 1, 10_000, dpi=72, timeout=120)
-    finally:
-        textlayer.join_hyphenated = original
+def recall(path: Path) -> tuple[int, int, int]:
+    """(pdftotext's words found in the engine's text, found in the raw -tsv words, pdftotext's words)."""
+    expected = tokens(_pdftotext(path))
+    pages = textlayer.read_text_layers(path, 1, 10_000, dpi=72, timeout=120)
     found = tokens("\n".join(page.text for page in pages))
-    return sum((expected & found).values()), sum(expected.values())
+    # before the fix: the words of `pdftotext -tsv` as they come, a line end's pieces apart
+    rows = (row.split("\t") for row in _pdftotext(path, "-tsv").splitlines()[1:])
+    raw = tokens(" ".join(row[11] for row in rows if len(row) == 12 and row[0] == "5"))
+    return sum((expected & found).values()), sum((expected & raw).values()), sum(expected.values())
+
+
+def _pdftotext(path: Path, *options: str) -> str:
+    completed = subprocess.run(["pdftotext", *options, str(path), "-"], capture_output=True, timeout=120, check=False)
+    return completed.stdout.decode("utf-8", errors="replace")
 
 
 def main() -> None:
@@ -139,8 +139,7 @@ def main() -> None:
         files = generated + sorted(args.corpus.glob("*.pdf"))
         print(f"{'file':<58}{'words':>8}{'recall':>8}{'before':>8}")
         for path in files:
-            found, expected = recall(path)
-            before, _ = recall(path, join=lambda lines: lines)
+            found, before, expected = recall(path)
             if not expected:
                 continue
             totals["joined"][0] += found
