@@ -174,6 +174,11 @@ def _goals() -> str:
     return ", ".join(f"{SHORT.get(k, k)} {GOALS[k]:.2f}" for k in SUMMARY_KINDS) + ", negation 95%, bounds 0.90"
 
 
+class _Silent:
+    def write(self, text: str) -> None:
+        pass
+
+
 class _Printer:
     def write(self, text: str) -> None:
         print(text)
@@ -189,12 +194,17 @@ def main() -> None:
     )
     parser.add_argument("--mode", choices=[*MODES, "both"], default="clean", help="clean printout or degraded scan")
     parser.add_argument("--show-errors", action="store_true", help="list misses and false positives")
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="print and read the documents into the OCR cache, showing no figure (warms the held-out part unseen)",
+    )
     args = parser.parse_args()
     parts = PARTS if args.part == "both" else (args.part,)
     layouts = args.layout or LAYOUTS
     modes = MODES if args.mode == "both" else (args.mode,)
     variants = tuple(Variant(layout, mode) for layout in layouts for mode in modes)
-    Evaluation().run(args.data, args.cache, args.show_errors, parts, variants)
+    Evaluation(out=_Silent() if args.read_only else None).run(args.data, args.cache, args.show_errors, parts, variants)
 
 
 if __name__ == "__main__":

@@ -95,7 +95,8 @@ def extraction_json(extraction: Mapping[str, Any] | None) -> Extraction:
         "immunizations": found.get("immunizations") or [],
         "procedures": found.get("procedures") or [],
     }
-    return {"encounters": extraction.get("encounters") or [], "records": records}
+    kind = extraction.get("document_kind") or ("clinical_record" if extraction.get("encounters") else "")
+    return {"document_kind": kind, "encounters": extraction.get("encounters") or [], "records": records}
 
 
 def read_document_json(document: DocumentJson, extraction: Mapping[str, Any] | None) -> ReadDocumentJson:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from processing.engine.passes import dates, entities, measurements, structured, vitals
 from processing.engine.passes.context import Context
+from processing.engine.passes.document_kind import NOT_CLINICAL, document_kind
 from processing.engine.passes.encounters import find_encounters
 from processing.engine.passes.layout import Line, document_lines
 from processing.engine.passes.records import (
@@ -79,7 +80,7 @@ def _run(pages: list[Any]) -> Extraction:
     lines = document_lines(pages)
     read = _Read()
     if not lines:
-        return {"encounters": [], "records": _in_encounters(read, [])}
+        return {"document_kind": NOT_CLINICAL, "encounters": [], "records": _in_encounters(read, [])}
     section_of = entities.sections_of(lines)
     found_encounters = find_encounters(lines)
     titles = {e.line for e in found_encounters if e.item["title"]}
@@ -103,7 +104,11 @@ def _run(pages: list[Any]) -> Extraction:
         elif mention.kind == "procedure":
             read.procedures.append(Placed(at, structured.procedure(mention)))
     read.vitals = _blood_pressure(read.vitals)
-    return {"encounters": [e.item for e in found_encounters], "records": _in_encounters(read, found_encounters)}
+    records = _in_encounters(read, found_encounters)
+    kind = document_kind(lines, [e.item for e in found_encounters], records)
+    if kind == NOT_CLINICAL:  # a paper's or a form's numbers are no patient's records
+        return {"document_kind": kind, "encounters": [], "records": _in_encounters(_Read(), [])}
+    return {"document_kind": kind, "encounters": [e.item for e in found_encounters], "records": records}
 
 
 def _tables(lines: list[Line], section_of: list[str], mentions: list[entities.Mention], read: _Read) -> None:
