@@ -49,12 +49,16 @@ def _us(iso: str | None) -> str:
 
 
 def load_documents(root: Path, parts: tuple[str, ...] = split.PARTS) -> list[ccda.Document]:
-    """The printable documents under `root` that the recorded split puts in one of `parts`."""
+    """The printable documents under `root` that the recorded split puts in one of `parts`.
+
+    A document whose narrative is headings only (Kinsights' sample: every entry coded, none
+    printed) cannot be read for its key and is left out."""
     documents = [_from_ccda(path) for path in sorted(root.glob("*/*.xml"))]
     summary = root / "medspacy" / "discharge_summary.txt"
     if summary.exists():
         documents.append(_from_text(summary))
-    return [d for d in documents if d.blocks and split.part_of(d.source) in parts]
+    printed = [d for d in documents if any(block.kind != "heading" for block in d.blocks)]
+    return [d for d in printed if split.part_of(d.source) in parts]
 
 
 def _from_ccda(path: Path) -> ccda.Document:

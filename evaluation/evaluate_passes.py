@@ -49,7 +49,7 @@ class Evaluation:
 
     def run(
         self, data: Path, cache: Path, show_errors: bool, parts: tuple[str, ...] = (DEVELOPMENT,),
-        variants: tuple[Variant, ...] = (Variant("records", "clean"),),
+        variants: tuple[Variant, ...] = (Variant("records", "clean"),), boundaries: bool = True,
     ) -> None:  # fmt: skip
         started = time.perf_counter()
         summary: list[str] = []
@@ -57,7 +57,7 @@ class Evaluation:
             documents = load_documents(data, (part,))
             for variant in variants:
                 self.stdout.write(f"\n=== {part}, layout {variant.layout}, {variant.mode} ===")
-                summary.append(self._variant(part, documents, variant, cache, show_errors))
+                summary.append(self._variant(part, documents, variant, cache, show_errors, boundaries))
         self.stdout.write(f"\nF1 per record type; negation right/negated; encounter boundary F1 (goals {_goals()})")
         kinds = "".join(f"{SHORT.get(k, k):>10}" for k in SUMMARY_KINDS)
         self.stdout.write(f"{'part':<9}{'layout':<9}{'mode':<9}{kinds}{'negation':>10}{'bounds':>8}")
@@ -65,7 +65,9 @@ class Evaluation:
             self.stdout.write(line)
         self.stdout.write(f"\ntotal {time.perf_counter() - started:.1f} s")
 
-    def _variant(self, part: str, documents: list[Document], variant: Variant, cache: Path, show_errors: bool) -> str:
+    def _variant(
+        self, part: str, documents: list[Document], variant: Variant, cache: Path, show_errors: bool, boundaries: bool
+    ) -> str:
         read_pages: dict[str, list[PageJson]] = {}
         cached = 0
         for document in documents:
@@ -85,18 +87,19 @@ class Evaluation:
             score_document(document.gold, result["records"], tallies, negation, document.name, printed)
         self._report(tallies, negation, show_errors)
         self._single_encounters(documents, read_pages)
-        boundaries = score_boundaries(documents, variant, read_pages, cache)
-        if show_errors:
-            for line in boundaries.lines:
+        stitched = score_boundaries(documents, variant, read_pages, cache) if boundaries else None
+        if stitched is not None:
+            for line in stitched.lines if show_errors else []:
                 self.stdout.write(line)
-        self.stdout.write(
-            f"encounter boundaries: TP {boundaries.tp} FP {boundaries.fp} FN {boundaries.fn}; "
-            f"F1 {boundaries.f1():.2f} (goal 0.90)"
-        )
+            self.stdout.write(
+                f"encounter boundaries: TP {stitched.tp} FP {stitched.fp} FN {stitched.fn}; "
+                f"F1 {stitched.f1():.2f} (goal 0.90)"
+            )
         self.stdout.write(f"passes: {passes_seconds:.2f} s for all documents")
         f1s = "".join(f"{tallies[k].prf()[2] if k in tallies else float('nan'):>10.2f}" for k in SUMMARY_KINDS)
         negated = f"{negation.negated_right}/{negation.negated_total}"
-        return f"{part:<9}{variant.layout:<9}{variant.mode:<9}{f1s}{negated:>10}{boundaries.f1():>8.2f}"
+        bounds = f"{stitched.f1():.2f}" if stitched is not None else "-"
+        return f"{part:<9}{variant.layout:<9}{variant.mode:<9}{f1s}{negated:>10}{bounds:>8}"
 
     def _report(self, tallies: dict[str, Tally], negation: Negation, show_errors: bool) -> None:
         self.stdout.write(
@@ -194,6 +197,7 @@ def main() -> None:
     )
     parser.add_argument("--mode", choices=[*MODES, "both"], default="clean", help="clean printout or degraded scan")
     parser.add_argument("--show-errors", action="store_true", help="list misses and false positives")
+    parser.add_argument("--no-boundaries", action="store_true", help="skip the stitched records (quicker)")
     parser.add_argument(
         "--read-only",
         action="store_true",
@@ -204,7 +208,9 @@ def main() -> None:
     layouts = args.layout or LAYOUTS
     modes = MODES if args.mode == "both" else (args.mode,)
     variants = tuple(Variant(layout, mode) for layout in layouts for mode in modes)
-    Evaluation(out=_Silent() if args.read_only else None).run(args.data, args.cache, args.show_errors, parts, variants)
+    Evaluation(out=_Silent() if args.read_only else None).run(
+        args.data, args.cache, args.show_errors, parts, variants, boundaries=not args.no_boundaries
+    )
 
 
 if __name__ == "__main__":

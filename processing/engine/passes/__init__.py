@@ -115,8 +115,13 @@ def _tables(lines: list[Line], section_of: list[str], mentions: list[entities.Me
     """Labs and vitals, read row by row with the column headers of their table."""
     labs_by_line: dict[int, list[entities.Mention]] = {}
     allergy_lines = {m.position for m in mentions if m.kind in ("allergen", "no_known_allergies")}
+    in_range_phrase: dict[int, set[int]] = {}
     for mention in mentions:
-        if mention.kind == "lab":
+        if mention.kind != "lab":
+            continue
+        if mention.position not in in_range_phrase:
+            in_range_phrase[mention.position] = measurements.range_phrase_words(mention.line)
+        if not set(mention.words) & in_range_phrase[mention.position]:  # 'Normal troponin range 0-0.1'
             labs_by_line.setdefault(mention.position, []).append(mention)
     lab_header: Line | None = None
     vital_header: list[Line] = []

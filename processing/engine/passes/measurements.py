@@ -25,7 +25,19 @@ QUALITATIVE = re.compile(
 )
 UNIT_RE = re.compile(
     r"^\s*(%|x?10[\^E*+]?\s?\d+/[a-zA-Z]+|[a-zA-Zµ]{1,6}(?:\[[A-Za-z]+\])?(?:/[a-zA-Z0-9.\[\]\^]{1,8}){0,2}|/[a-zA-Z]{1,5})"
-    r"(?![\w])"
+    r"(?![A-Za-z0-9])"
+)
+# What OCR leaves at the end of a unit from a cell's rule or a speck: '10*9/L_', '10*9/L|'
+UNIT_NOISE = re.compile(r"[_|!\\]+$")
+# A reference range written in words beside its result: 'Normal white blood cell count range
+# 3.5-10.5 billion cells/L', 'Normal range for women is 12.0 to 15.5', 'Reference range: 150-400'.
+# It belongs to the result on its row: never a result of its own, its test name no mention.
+RANGE_PHRASE = re.compile(
+    r"\b(?:normal|reference|ref\.?|expected)\b[A-Za-z0-9 ,()/'-]{0,60}?\b(?:range|interval|values?)\b"
+    r"[A-Za-z ,]{0,30}?(?:\b(?:is|are)\b|:)?\s*"
+    r"(?:(-?\d+(?:\.\d+)?)\s*(?:-|\u2013|to)\s*(-?\d+(?:\.\d+)?)|(<=|>=|<|>|≤|≥)\s*(\d+(?:\.\d+)?))"
+    r"(?:\s+([^\s,;()]{1,12}(?:\s(?:cells|units)/[A-Za-z]{1,4})?))?",
+    re.IGNORECASE,
 )
 RANGE_RE = re.compile(
     rf"\(?\s*(?:(-?\d+(?:\.\d+)?)\s*(?:-|\u2013|to)\s*(-?\d+(?:\.\d+)?)|{COMPARATOR}\s*(\d+(?:\.\d+)?))\s*\)?"
@@ -218,8 +230,37 @@ def _mask_dates(text: str) -> str:
     return re.sub(r"\b\d{1,2}:\d{2}\s*(?:[ap]m?)?\b", lambda m: " " * len(m.group()), text, flags=re.I)
 
 
+def range_phrase_words(line: Line) -> set[int]:
+    """The words of `line` that a reference range in words takes: no lab is named among them."""
+    starts, offset = [], 0
+    for word in line.words:
+        starts.append(offset)
+        offset += len(word) + 1
+    text = " ".join(line.words)
+    taken: set[int] = set()
+    for match in RANGE_PHRASE.finditer(text):
+        taken |= {i for i, start in enumerate(starts) if match.start() <= start < match.end()}
+    return taken
+
+
+def _range_in_words(text: str) -> tuple[str, str | None, str | None]:
+    """`text` with a range in words blanked out, the range ('3.5-10.5', '<150') and its unit."""
+    match = RANGE_PHRASE.search(text)
+    if match is None:
+        return text, None, None
+    if match.group(1) is not None:
+        printed = f"{match.group(1)}-{match.group(2)}"
+    else:
+        printed = f"{match.group(3)}{match.group(4)}"
+    unit = UNIT_RE.match(_unit_slips(" " + match.group(5))) if match.group(5) else None
+    unit_text = UNIT_NOISE.sub("", unit.group(1)) if unit and unit.group(1).lower() not in NOT_UNITS else None
+    blanked = text[: match.start()] + " " * (match.end() - match.start()) + text[match.end() :]
+    return blanked, printed, unit_text
+
+
 def _read_value(text: str) -> _Reading:
     fields = _Reading()
+    text, worded_range, worded_unit = _range_in_words(text)
     # A range printed right after the test name: 'BUN [4-18 mg/dL] 8 mg/dL', 'WBC (4.3-10.8) 6.7'
     leading = re.match(r"^[\s\-:,]*(?:[A-Za-z]+,?\s+){0,2}[\[(]([^\])]*\d[^\])]*)[\])]", text)
     range_unit = None
@@ -245,14 +286,19 @@ def _read_value(text: str) -> _Reading:
         after = value.end()
         unit = UNIT_RE.match(_unit_slips(text[after:]))
         if unit and unit.group(1).lower() not in NOT_UNITS:
-            fields.unit = unit.group(1).replace(" ", "")  # 'x10E 3/uL': OCR split the unit
+            fields.unit = UNIT_NOISE.sub("", unit.group(1).replace(" ", ""))  # 'x10E 3/uL': OCR split the unit
             after += unit.end()
         else:
-            fields.unit = range_unit  # 'WBC (4.3-10.8 10+3/ul) 6.7': the unit printed with the range
+            # 'WBC (4.3-10.8 10+3/ul) 6.7', 'Na 140 ... Normal range is 135 to 145 mmol/L': the
+            # unit printed with the range
+            fields.unit = range_unit or worded_unit
     else:
+        fields.reference_range = worded_range
         return fields
     rest = text[after:]
     found_range = RANGE_RE.search(rest)
+    if worded_range and not fields.reference_range:
+        fields.reference_range = worded_range
     if found_range and not fields.reference_range:
         fields.reference_range = _range_text(found_range)
     for word in re.findall(r"[A-Za-z]+", rest):

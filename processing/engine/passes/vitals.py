@@ -16,12 +16,16 @@ from processing.engine.passes.records import Vital, VitalReading
 from processing.engine.passes.rows import Segment, clean_number, record_fields
 
 VITAL_VALUE = re.compile(
-    r"^\s*[:=]?\s*(?:(\d{2,3})\s*/\s*(\d{2,3})|(\d+(?:\.\d+)?)\.?(?:\s*'\s*(\d{1,2})\s*\"?)?)\s*"
-    r"(mm\s*\[?hg\]?|mmhg|°\s*[fc]|deg\s*[fc]|[fc]\b|/min|bpm|breaths/min|%|kg/m[2²?]|kg/m\^2|m[2²?]|kg|[li]bs?|cm"
-    r"|inches|in\b|m\b|/10)?",
+    r"^\s*[:=]?\s*(?:(\d{2,3})(?:\.0)?\s*/\s*(\d{1,3})(?:\.0)?(?!\d)|(\d+(?:\.\d+)?)\.?(?:\s*'\s*(\d{1,2})\s*\"?)?)\s*"
+    r"(mm\s*\[?hg\]?|mmhg|°\s*[fc]|deg\s*[fc]|\[deg[fc]\]|\[in_(?:us|i)\]|\[[li1]b_av\]|[fc]\b|/min|bpm|breaths/min|%"
+    r"|kg/m[2²?]|kg/m\^2|m[2²?]|kg|[li]bs?|cm|inches|in\b|m\b|/10)?",
     re.I,
 )
-UNIT_NAMES = {"ib": "lb", "ibs": "lb", "lbs": "lb", "inches": "in", "°f": "F", "degf": "F", "°c": "C", "degc": "C"}
+# printed as spelled, UCUM codes ('[in_us]', '[lb_av]', '[degF]') and OCR's 'Ibs' among them
+UNIT_NAMES = {
+    "ib": "lb", "ibs": "lb", "lbs": "lb", "inches": "in", "°f": "F", "degf": "F", "°c": "C", "degc": "C",
+    "[in_us]": "in", "[in_i]": "in", "[lb_av]": "lb", "[ib_av]": "lb", "[1b_av]": "lb", "[degf]": "F", "[degc]": "C",
+}  # fmt: skip
 # OCR reads the letter O of 'O2' as a zero: 'SpO2' -> 'Sp02', 'O2 Sat' -> '02 Sat'
 O2_SLIPS = {"02": "o2"}  # and "sp02" -> "spo2": see layout.O_READ_AS_ZERO
 # A column x taken from a run-on header word is an estimate (by letters): allow this much slack
@@ -120,6 +124,7 @@ def table_columns(header: list[Line]) -> list[Column]:
         for w, b in zip(header[0].words, header[0].boxes, strict=True)
         if b
     ]
+    first = [part for word in first for part in _split_camel_case(word, names)]
     words = [part for word in _join_broken(first, names) for part in _split_run_on(word, names)]
     for extra in header[1:]:
         for text, box in zip(extra.words, extra.boxes, strict=True):
@@ -147,6 +152,28 @@ def table_columns(header: list[Line]) -> list[Column]:
             columns.append((words[i].x0, None, words[i].slack))
             i += 1
     return columns
+
+
+def _split_camel_case(word: _HeaderWord, names: vocabulary.PhraseIndex) -> list[_HeaderWord]:
+    """A header printed without spaces ('RespiratoryRate', 'SystolicBP', 'BodyTemperature'):
+    split where a lower-case letter meets a capital, when the pieces name a vital and the
+    word itself does not ('SpO2' stays whole)."""
+    text = word.text
+    if names.phrases.get(vocabulary.norm_tokens(text)) is not None:
+        return [word]
+    cuts = [m.start() for m in re.finditer(r"(?<=[a-z])(?=[A-Z])", text)]
+    pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    if not cuts or min(len(p) for p in pieces) < 2:
+        return [word]
+    if names.phrases.get(vocabulary.norm_tokens(" ".join(pieces))) is None and not any(
+        names.phrases.get(vocabulary.norm_tokens(p)) for p in pieces
+    ):
+        return [word]
+    width = (word.x1 - word.x0) / len(text)
+    return [
+        _HeaderWord(word.x0 + width * a, word.x0 + width * b, piece, word.slack if a == 0 else ESTIMATE_SLACK)
+        for a, b, piece in zip([0, *cuts], [*cuts, len(text)], pieces, strict=True)
+    ]
 
 
 def _join_broken(words: list[_HeaderWord], names: vocabulary.PhraseIndex) -> list[_HeaderWord]:
