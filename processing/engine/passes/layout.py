@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from processing.engine.passes.skew import page_slope
+
 TOKEN_RE = re.compile(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]")
 
 
@@ -99,27 +101,34 @@ def page_lines(page: Any) -> list[Line]:
 
 
 def _lines_from_words(number: int, words: list[tuple[str, list[int]]], height: float) -> list[Line]:
-    ordered = sorted(words, key=lambda w: ((w[1][1] + w[1][3]) / 2, w[1][0]))
+    """Rows of words by their vertical position, read along the page's slant when it was
+    scanned askew (`skew.page_slope`): a row's words keep their own boxes."""
+    slope = page_slope(words)
+
+    def level(box: list[int], y: int) -> float:  # y as if the page were straight
+        return y - slope * (box[0] + box[2]) / 2
+
+    ordered = sorted(words, key=lambda w: ((level(w[1], w[1][1]) + level(w[1], w[1][3])) / 2, w[1][0]))
     rows: list[list[tuple[str, list[int]]]] = []
     bounds: list[list[float]] = []
     for text, box in ordered:
-        centre = (box[1] + box[3]) / 2
+        top, bottom = level(box, box[1]), level(box, box[3])
+        centre = (top + bottom) / 2
         # A word joins the last row whose vertical extent holds its centre: rows are
         # printed in order, so looking back two rows is enough and keeps this linear.
         for row, bound in zip(reversed(rows[-2:]), reversed(bounds[-2:]), strict=False):
             if bound[0] <= centre <= bound[1]:
                 row.append((text, box))
-                bound[0], bound[1] = min(bound[0], box[1]), max(bound[1], box[3])
+                bound[0], bound[1] = min(bound[0], top), max(bound[1], bottom)
                 break
         else:
             rows.append([(text, box)])
-            bounds.append([box[1], box[3]])
+            bounds.append([top, bottom])
     lines = []
-    for index, row in enumerate(rows):
+    for index, (row, bound) in enumerate(zip(rows, bounds, strict=True)):
         row.sort(key=lambda w: w[1][0])
         line = Line(number, index, [t for t, _ in row], [list(b) for _, b in row], height)
-        line.y0 = min(b[1] for _, b in row)
-        line.y1 = max(b[3] for _, b in row)
+        line.y0, line.y1 = bound
         line.cells = _cells(row)
         lines.append(line)
     return lines
