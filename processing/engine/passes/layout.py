@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from processing.engine.passes.columns import gutter, reading_order
 from processing.engine.passes.skew import page_slope
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]")
@@ -86,6 +87,12 @@ def page_lines(page: Any) -> list[Line]:
     words = [(t, b) for t, b in parts if t.strip() and b and len(b) == 4]
     if words:
         lines = _lines_from_words(number, words, height)
+        between = gutter(lines)
+        if between is not None:  # two columns of text: one after the other
+            streams = reading_order(lines, between)
+            lines = [line for stream in streams for line in _lines_from_words(number, stream, height)]
+            for index, line in enumerate(lines):
+                line.index = index
         joined = {tuple(b): pieces for (t, b), w in zip(parts, raw_words, strict=True) if (pieces := _pieces(w)) and b}
         for line in lines if joined else []:
             line.pieces = {i: joined[tuple(box)] for i, box in enumerate(line.boxes) if box and tuple(box) in joined}

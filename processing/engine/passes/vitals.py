@@ -97,6 +97,14 @@ def vitals_in_line(line: Line, section: str, dated: list[tuple[float, float, str
         segment = Segment(line, words[-1] + 1)
         parsed = _vital(entry.canonical, segment.text)
         if parsed is None:
+            ctx = context.assess(tokens, s, e, section)
+            for when, start, end, reading in _dated_readings(entry.canonical, segment.text):
+                found.append(
+                    {**reading, "date": when, **record_fields(line, words + segment.words_in(start, end), ctx)}
+                )
+            labelled = _labelled_reading(entry.canonical, segment.text) if section == "vitals" else None
+            if labelled is not None:
+                add(words + segment.words_in(labelled[0], labelled[1]), ctx, labelled[2])
             continue
         ctx = context.assess(tokens, s, e, section)
         end = parsed.end
@@ -109,6 +117,47 @@ def vitals_in_line(line: Line, section: str, dated: list[tuple[float, float, str
                     break
                 add(cell.words, ctx, more.reading)
     return found
+
+
+# 'Height - Nov 1, 2011: 69 inches; August 6, 2012: 69 inches': readings after their dates, as
+# a letter writes a table of one column per date
+_SEPARATOR = re.compile(r"[\s\-\u2013:;,]*")
+# 'Value: 31.8; Unit: kg/m2': a record written as labelled fields
+_LABELLED = re.compile(
+    r"\bvalue\s*[:=]\s*([<>]?\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)?)(?:[;,]\s*units?\s*[:=]\s*(\S+))?", re.I
+)
+
+
+def _dated_readings(kind: str, text: str) -> list[tuple[str, int, int, VitalReading]]:
+    """(date, start, end, reading) of each 'date: value' after a vital's name."""
+    found: list[tuple[str, int, int, VitalReading]] = []
+    at = 0
+    while True:
+        at = _past_separators(text, at)
+        printed = dates.find_dates(text[at : at + 40])
+        if not printed or printed[0].start != 0:
+            return found
+        start = at
+        at += printed[0].end
+        at = _past_separators(text, at)
+        parsed = _vital(kind, text[at:])
+        if parsed is None:
+            return found
+        found.append((printed[0].iso, start, at + parsed.end, parsed.reading))
+        at += parsed.end
+
+
+def _past_separators(text: str, at: int) -> int:
+    separators = _SEPARATOR.match(text, at)
+    return separators.end() if separators else at
+
+
+def _labelled_reading(kind: str, text: str) -> tuple[int, int, VitalReading] | None:
+    match = _LABELLED.search(text)
+    if match is None:
+        return None
+    parsed = _vital(kind, f"{match.group(1)} {match.group(2) or ''}")
+    return (match.start(), match.end(), parsed.reading) if parsed is not None else None
 
 
 def table_columns(header: list[Line]) -> list[Column]:
