@@ -99,3 +99,22 @@ def test_a_letter_writes_readings_after_their_dates() -> None:
     # THEN each reading has its date, and the title-case heading opened the allergies section
     assert {v["date"]: v["value"] for v in records["vitals"]} == {"2011-11-01": 189, "2012-08-06": 194}
     assert only(records["allergies"], substance="Codeine")["section"] == "allergies"
+
+
+def test_functional_status_rows_and_goals_are_not_conditions() -> None:
+    # GIVEN a problem list, a functional status table and a goal naming conditions
+    page = text_page(
+        [
+            BANNER,
+            "PROBLEMS",
+            "Asthma - Status: Active",
+            "FUNCTIONAL STATUS",
+            "Memory impairment - Status: Active",
+            "PLAN OF CARE",
+            "Goal: weight loss; asthma control",
+        ]
+    )
+    # WHEN the passes run
+    conditions = run_passes([page])["records"]["conditions"]
+    # THEN only the problem list's asthma is a condition
+    assert [c["name"] for c in conditions] == ["Asthma"]
