@@ -65,7 +65,8 @@ def _column_roles(line: Line) -> dict[str, Cell]:
     roles: dict[str, Cell] = {}
     names = _role_names()
     for cell in line.cells:
-        role = names.get(vocabulary.norm(cell.text))
+        # a header cell that wraps keeps its first line's word: 'Value /' over 'Unit'
+        role = names.get(vocabulary.norm(cell.text)) or names.get(vocabulary.norm(cell.text.rstrip(" /&:-")))
         if role is not None and role not in roles:
             roles[role] = cell
     return roles
@@ -173,8 +174,10 @@ def _wrapped(line: Line, below: Line, value_header: Cell | None) -> bool:
     if re.search(r"(\b(to|than|of|and|or|with)|[,:])$", cell.text.strip()):
         return True
     unit = UNIT_RE.match(_unit_slips(more.text))
-    alone = len(below.cells) == 1 and unit is not None and unit.end() == len(_unit_slips(more.text).rstrip())
-    return alone and _read_value(cell.text).unit is None
+    only_unit = unit is not None and unit.end() == len(_unit_slips(more.text).rstrip())
+    # nothing below starts a row: other columns may wrap too (a range or a comment in words)
+    no_new_row = below.cells[0].x0 >= value_header.x0 - 40
+    return only_unit and no_new_row and _read_value(cell.text).unit is None
 
 
 def _a_phrase(text: str) -> bool:
