@@ -72,6 +72,32 @@ def _word_parts(word: Any) -> tuple[str, list[int] | None]:
     return str(getattr(word, "text", "")), getattr(word, "box", None)
 
 
+def _confidence(word: Any) -> float:
+    value = word.get("confidence") if isinstance(word, dict) else getattr(word, "confidence", None)
+    return float(value) if value is not None else 100.0
+
+
+# OCR of a scan reads specks of dirt as short 'words' ('.', '_', 'ae', 'a 3') with little
+# confidence or a sliver of height; they would open table cells and break rows between a
+# vital's name and its value. Nothing a record needs is that short and that doubtful.
+SPECK_LENGTH, SPECK_CONFIDENCE, SLIVER = 3, 40.0, 0.3
+
+
+def _without_specks(words: list[tuple[str, list[int]]], confidences: list[float]) -> list[tuple[str, list[int]]]:
+    if not words or min(confidences) >= SPECK_CONFIDENCE:
+        return words  # a text layer, or a clean read
+    heights = sorted(b[3] - b[1] for _, b in words)
+    median = heights[len(heights) // 2]
+    return [
+        (text, box)
+        for (text, box), confidence in zip(words, confidences, strict=True)
+        if len(text) > SPECK_LENGTH
+        or not (
+            box[3] - box[1] < SLIVER * median or (confidence < SPECK_CONFIDENCE and not any(c.isdigit() for c in text))
+        )
+    ]
+
+
 def _pieces(word: Any) -> list[list[int]]:
     """The boxes of a word joined across a line end (none for a whole word)."""
     pieces = word.get("parts") if isinstance(word, dict) else getattr(word, "parts", None)
@@ -85,6 +111,9 @@ def page_lines(page: Any) -> list[Line]:
     raw_words = _get(page, "words", None) or []
     parts = [_word_parts(w) for w in raw_words]
     words = [(t, b) for t, b in parts if t.strip() and b and len(b) == 4]
+    words = _without_specks(
+        words, [_confidence(w) for w, (t, b) in zip(raw_words, parts, strict=True) if t.strip() and b and len(b) == 4]
+    )
     if words:
         lines = _lines_from_words(number, words, height)
         between = gutter(lines)
