@@ -13,6 +13,7 @@ from processing.engine.passes.columns import gutter, reading_order
 from processing.engine.passes.skew import page_slope
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]")
+ROW_REACH = 0.5  # of the page's median word height: how far from a row's middle a word may sit
 
 
 @dataclass
@@ -145,21 +146,33 @@ def _lines_from_words(number: int, words: list[tuple[str, list[int]]], height: f
         return y - slope * (box[0] + box[2]) / 2
 
     ordered = sorted(words, key=lambda w: ((level(w[1], w[1][1]) + level(w[1], w[1][3])) / 2, w[1][0]))
+    heights = sorted(b[3] - b[1] for _, b in words)
+    reach = ROW_REACH * heights[len(heights) // 2]
     rows: list[list[tuple[str, list[int]]]] = []
     bounds: list[list[float]] = []
+    centres: list[list[float]] = []  # each row's sum of word centres and count
     for text, box in ordered:
         top, bottom = level(box, box[1]), level(box, box[3])
         centre = (top + bottom) / 2
-        # A word joins the last row whose vertical extent holds its centre: rows are
-        # printed in order, so looking back two rows is enough and keeps this linear.
-        for row, bound in zip(reversed(rows[-2:]), reversed(bounds[-2:]), strict=False):
-            if bound[0] <= centre <= bound[1]:
-                row.append((text, box))
-                bound[0], bound[1] = min(bound[0], top), max(bound[1], bottom)
-                break
+        # A word joins the nearest of the last two rows whose middle is within half a line of
+        # its own (rows are printed in order, so two rows back is enough and keeps this
+        # linear); a row's middle is its words' mean, so one tall bracket or a speck does not
+        # stretch it over the next row, as a wrapped header's second line is.
+        near = [
+            (abs(centre - total / count), k)
+            for k, (total, count) in enumerate(centres[-2:], start=max(len(centres) - 2, 0))
+            if abs(centre - total / count) <= reach
+        ]
+        if near:
+            k = min(near)[1]
+            rows[k].append((text, box))
+            bounds[k][0], bounds[k][1] = min(bounds[k][0], top), max(bounds[k][1], bottom)
+            centres[k][0] += centre
+            centres[k][1] += 1
         else:
             rows.append([(text, box)])
             bounds.append([top, bottom])
+            centres.append([centre, 1])
     lines = []
     for index, (row, bound) in enumerate(zip(rows, bounds, strict=True)):
         row.sort(key=lambda w: w[1][0])
