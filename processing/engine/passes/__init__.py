@@ -86,10 +86,16 @@ def _run(pages: list[Any]) -> Extraction:
     titles = {e.line for e in found_encounters if e.item["title"]}
     mentions = entities.find_mentions(lines, section_of, skip=titles)
     _tables(lines, section_of, mentions, read)
+    drugs_on_line: set[tuple[int, str]] = set()
     for mention in mentions:
         at = mention.position
         nxt = lines[at + 1] if at + 1 < len(lines) else None
         if mention.kind == "medication":
+            # a row that names the drug twice ('Keflex (cephalexin) oral capsule | cephalexin |
+            # 500 mg'): brand and generic columns are one medication
+            if (at, mention.canonical.lower()) in drugs_on_line:
+                continue
+            drugs_on_line.add((at, mention.canonical.lower()))
             read.medications.append(Placed(at, structured.medication(mention, nxt)))
         elif mention.kind in ("allergen", "no_known_allergies"):
             read.allergies.append(Placed(at, structured.allergy(mention)))
