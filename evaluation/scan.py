@@ -9,6 +9,7 @@ import io
 import random
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -18,6 +19,7 @@ DPI = 200
 MAX_SKEW_DEGREES = 2.0
 SPECKLE_SHARE = 0.0015  # of the page's pixels: dark specks on paper, white drop-outs in ink
 VERSION = "scan-v1"  # part of the OCR cache key: change it when the degradation changes
+FIXED_DATE = time.strptime("2025-01-01", "%Y-%m-%d")  # Pillow writes a struct_time as a PDF date
 
 
 def degrade(pdf: bytes, seed: str) -> bytes:
@@ -33,7 +35,9 @@ def degrade(pdf: bytes, seed: str) -> bytes:
         )
         pages = [_scanned(Image.open(p).convert("L"), rng) for p in sorted(Path(scratch).glob("page*.png"))]
     out = io.BytesIO()
-    pages[0].save(out, "PDF", resolution=DPI, save_all=True, append_images=pages[1:])
+    pages[0].save(  # dated by the version, not the clock: the same scan is the same bytes
+        out, "PDF", resolution=DPI, save_all=True, append_images=pages[1:], creationDate=FIXED_DATE, modDate=FIXED_DATE
+    )
     return out.getvalue()
 
 
