@@ -82,7 +82,9 @@ def _titled_heading(line: Line) -> bool:
     words = line.words
     if len(words) > 8 or len(line.cells) != 1 or any(c.isdigit() for c in line.text) or line.text.endswith("."):
         return False
-    return all(w[:1].isupper() for w in words if len(w) > 3 and w[:1].isalpha())
+    long_words = [w for w in words if len(w) > 3 and w[:1].isalpha()]
+    # most, not all: OCR may split a word of it ('A dverse')
+    return sum(w[:1].isupper() for w in long_words) >= 0.6 * len(long_words)
 
 
 def _is_title(line: Line, n: int) -> bool:

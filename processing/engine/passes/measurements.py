@@ -28,7 +28,9 @@ UNIT_RE = re.compile(
     r"(?![A-Za-z0-9])"
 )
 # What OCR leaves at the end of a unit from a cell's rule or a speck: '10*9/L_', '10*9/L|'
-UNIT_NOISE = re.compile(r"[_|!\\]+$")
+UNIT_NOISE = re.compile(r"[_|!\\.]+$")  # and the full stop of a sentence: 'Unit: mg/dL.'
+# 'Code: 12951-0; ... Value: 78; Unit: mg/dL': a result written as labelled fields is read from its value's label
+VALUE_LABEL = re.compile(r"\b(?:value|result)s?(?:\s*/\s*units?)?\s*:", re.IGNORECASE)
 # A reference range written in words beside its result: 'Normal white blood cell count range
 # 3.5-10.5 billion cells/L', 'Normal range for women is 12.0 to 15.5', 'Reference range: 150-400'.
 # It belongs to the result on its row: never a result of its own, its test name no mention.
@@ -118,6 +120,9 @@ def lab(mention: Mention, header: Line | None, panel_date: str | None, below: Li
     line = mention.line
     segment = Segment(line, mention.words[-1] + 1)
     text = _mask_dates(segment.text)
+    labelled = VALUE_LABEL.search(text)
+    if labelled:  # what comes before the label (a code, a description) is no value
+        text = " " * labelled.end() + text[labelled.end() :]
     fields = _read_value(text)
     roles = _column_roles(header) if header is not None else {}
     wrapped = below if below is not None and _wrapped(line, below, roles.get("value")) else None
