@@ -9,11 +9,19 @@ band empty, so a table keeps its rows across the page), and few rows on either s
 cells apart (a table's other columns do).
 """
 
+from collections.abc import Sequence
 from itertools import pairwise
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:  # layout reads pages through this module: the type only, no import cycle
-    from processing.engine.passes.layout import Line
+
+class Line(Protocol):
+    """What this module reads of a `layout.Line` (layout calls it: no import back)."""
+
+    words: list[str]
+    boxes: list[list[int] | None]
+    y0: float
+    y1: float
+
 
 MIN_LINES = 12
 GUTTER_ZONE = (0.35, 0.65)  # where the gutter may be, as shares of the text's width
@@ -24,7 +32,7 @@ MIN_FULL_ROWS = 0.45  # ...in many of the column's rows (a list's items are shor
 MAX_SPLIT_ROWS = 0.1  # rows of a column with a wide gap inside: a table's cells
 
 
-def gutter(lines: list["Line"]) -> float | None:
+def gutter(lines: Sequence[Line]) -> float | None:
     """The x of the gutter between two columns of text, or None for a page of one column."""
     # marks with no letter or digit are left out: on a scan, specks read as '.', '-' or '|'
     boxed = [[b for w, b in zip(line.words, line.boxes, strict=True) if b is not None and _inked(w)] for line in lines]
@@ -67,12 +75,12 @@ def _has_gap(row: list[list[int]]) -> bool:
     return any(b[0] - a[2] > wide for a, b in pairwise(ordered))
 
 
-def reading_order(lines: list["Line"], x: float) -> list[list[tuple[str, list[int]]]]:
+def reading_order(lines: Sequence[Line], x: float) -> list[list[tuple[str, list[int]]]]:
     """The page's words in the order a reader takes them: rows across the gutter above the
     columns (title, banner), the left column, the right one, then rows across below (footer).
     A row across the gutter between column rows (a wide table) is read with the left column."""
 
-    def crosses(line: "Line") -> bool:
+    def crosses(line: Line) -> bool:
         return any(b is not None and b[0] < x < b[2] for b in line.boxes)
 
     column_rows = [line for line in lines if not crosses(line)]
