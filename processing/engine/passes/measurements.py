@@ -24,7 +24,7 @@ QUALITATIVE = re.compile(
     re.I,
 )
 UNIT_RE = re.compile(
-    r"^\s*(%|x?10[\^E*+]?\s?\d+/[a-zA-Z]+|[a-zA-Zµ]{1,6}(?:\[[A-Za-z]+\])?(?:/[a-zA-Z0-9.\[\]\^]{1,8}){0,2}|/[a-zA-Z]{1,5})"
+    r"^[\s:]*(%|[xX]?10[\^E*+]?\s?\d+/[a-zA-Z]+|[a-zA-Zµ]{1,6}(?:\[[A-Za-z]+\])?(?:/[a-zA-Z0-9.\[\]\^]{1,8}){0,2}|/[a-zA-Z]{1,5})"
     r"(?![A-Za-z0-9])"
 )
 # What OCR leaves at the end of a unit from a cell's rule or a speck: '10*9/L_', '10*9/L|'
@@ -227,9 +227,15 @@ def lab_from_row(line: Line, position: int, header: Line, panel_date: str | None
     return made
 
 
+# A unit's slash read as a letter: 'mgidl', 'ngiml', 'mmollL' ('/' taken for 'i', 'l', '1' or '|')
+SLASH_SLIP = re.compile(r"\b(mg|ng|pg|ug|µg|g|mmol|umol|nmol|mol|meq|iu|u)[il1|](dl|ml|l|ul|kg|min|h)\b", re.IGNORECASE)
+
+
 def _unit_slips(text: str) -> str:
-    """OCR slips in units, fixed in place (same length): a closing bracket read 'J' ('m[IUJ/L')."""
-    return re.sub(r"(\[[A-Za-z]{1,4}?)[J|1l](?=/)", r"\1]", text)
+    """OCR slips in units, fixed in place (same length): a closing bracket read 'J' ('m[IUJ/L'),
+    a slash read as a letter ('mgidl', 'ngiml')."""
+    text = re.sub(r"(\[[A-Za-z]{1,4}?)[J|1l](?=/)", r"\1]", text)
+    return SLASH_SLIP.sub(lambda m: f"{m.group(1)}/{m.group(2)}", text)
 
 
 def _mask_dates(text: str) -> str:
