@@ -16,9 +16,9 @@ from processing.engine.passes.records import Vital, VitalReading
 from processing.engine.passes.rows import Segment, clean_number, record_fields
 
 VITAL_VALUE = re.compile(
-    r"^\s*[:=]?\s*(?:(\d{2,3})(?:\.0)?\s*/\s*(\d{1,3})(?:\.0)?(?!\d)|(\d+(?:\.\d+)?)\.?(?:\s*'\s*(\d{1,2})\s*\"?)?)\s*"
+    r"^[\s:=\"'\u201c\u201d\u2018\u2019\u2014\u2013~|_-]*(?:(\d{2,3})(?:\.0)?\s*/\s*(\d{1,3})(?:\.0)?(?!\d)|(\d+(?:\.\d+)?)\.?(?:\s*'\s*(\d{1,2})\s*\"?)?)\s*"
     r"(mm\s*\[?hg\]?|mmhg|°\s*[fc]|deg\s*[fc]|\[deg[fc]\]|\[in_(?:us|i)\]|\[[li1]b_av\]|[fc]\b|/min|bpm|breaths/min|%"
-    r"|kg/m[2²?]|kg/m\^2|m[2²?]|kg|[li]bs?|cm|inches|in\b|m\b|/10)?",
+    r"|kg[/il1]m[2²?]|kg/m\^2|m[2²?]|kg|[li]bs?|cm|inches|in\b|m\b|/10)?",
     re.I,
 )
 # printed as spelled, UCUM codes ('[in_us]', '[lb_av]', '[degF]') and OCR's 'Ibs' among them
@@ -96,6 +96,8 @@ def vitals_in_line(line: Line, section: str, dated: list[tuple[float, float, str
         words = list(range(line.tokens[s].word, line.tokens[e - 1].word + 1))
         segment = Segment(line, words[-1] + 1)
         parsed = _vital(entry.canonical, segment.text)
+        if parsed is None:  # a speck OCR read as a cell ('3', '—') between the name and its reading
+            segment, parsed = _past_specks(line, words[-1], entry.canonical, segment)
         if parsed is None:
             ctx = context.assess(tokens, s, e, section)
             for when, start, end, reading in _dated_readings(entry.canonical, segment.text):
@@ -145,6 +147,22 @@ def _dated_readings(kind: str, text: str) -> list[tuple[str, int, int, VitalRead
             return found
         found.append((printed[0].iso, start, at + parsed.end, parsed.reading))
         at += parsed.end
+
+
+SPECK_CELL = re.compile(r"[^A-Za-z]{1,3}")
+
+
+def _past_specks(line: Line, last_word: int, kind: str, segment: Segment) -> tuple[Segment, _Read | None]:
+    """The reading in the first cell after the name that is more than a speck or two."""
+    for cell in line.cells:
+        if cell.words[0] <= last_word:
+            continue
+        if SPECK_CELL.fullmatch(cell.text.strip()):
+            continue
+        after = Segment(line, cell.words[0])
+        parsed = _vital(kind, after.text)
+        return (after, parsed) if parsed is not None else (segment, None)
+    return segment, None
 
 
 def _past_separators(text: str, at: int) -> int:
@@ -333,6 +351,7 @@ def _vital(kind: str, text: str) -> _Read | None:
         unit = "mmHg"
     if unit:
         unit = re.sub(r"m[²?]$", "m2", unit)  # a superscript '²', which OCR may read '?'
+        unit = re.sub(r"^kg[il1]m", "kg/m", unit)  # a slash OCR read as a letter: 'kgim2'
         unit = UNIT_NAMES.get(unit.lower().replace(" ", ""), unit)  # 'Ibs' is OCR's 'lbs'
     measured: VitalReading = {
         "type": kind,
