@@ -118,3 +118,24 @@ def test_functional_status_rows_and_goals_are_not_conditions() -> None:
     conditions = run_passes([page])["records"]["conditions"]
     # THEN only the problem list's asthma is a condition
     assert [c["name"] for c in conditions] == ["Asthma"]
+
+
+def test_a_speck_read_as_a_cell_does_not_hide_the_reading_after_it() -> None:
+    # GIVEN a scanned vitals table where OCR read specks as cells between names and readings
+    page = cells_page(
+        [
+            (100, [(200, BANNER)]),
+            (200, [(200, "VITAL SIGNS")]),
+            (260, [(200, "Vital Sign"), (900, "05/20/2014")]),
+            (320, [(200, "Blood Pressure"), (700, "3"), (900, "\u2014120/80 mmHg")]),
+            (380, [(200, "Respiratory Rate"), (700, "2,"), (900, "18 /min")]),
+            (440, [(200, "BMI"), (700, "7."), (900, "37.58 kgim2")]),
+        ]
+    )
+    # WHEN the passes run
+    vitals = run_passes([page])["records"]["vitals"]
+    # THEN each reading is the one under the date, not the speck
+    assert only(vitals, type="blood_pressure")["value"] == "120/80"
+    assert only(vitals, type="respiratory_rate")["value"] == 18
+    bmi = only(vitals, type="bmi")
+    assert (bmi["value"], bmi["unit"], bmi["date"]) == (37.58, "kg/m2", "2014-05-20")
