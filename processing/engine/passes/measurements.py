@@ -27,6 +27,9 @@ UNIT_RE = re.compile(
     r"^[\s:]*(%|[xX]?10[\^E*+]?\s?\d+/[a-zA-Z]+|[a-zA-Zµ]{1,6}(?:\[[A-Za-z]+\])?(?:/[a-zA-Z0-9.\[\]\^]{1,8}){0,2}|/[a-zA-Z]{1,5})"
     r"(?![A-Za-z0-9])"
 )
+# A cell's wrapped line sits closer under it than the next row does: within half a line's
+# height (rows of a printed table are a line and a half or more apart)
+WRAP_GAP = 0.5
 # What OCR leaves at the end of a unit from a cell's rule or a speck: '10*9/L_', '10*9/L|'
 UNIT_NOISE = re.compile(r"[_|!\\.]+$")  # and the full stop of a sentence: 'Unit: mg/dL.'
 # 'Code: 12951-0; ... Value: 78; Unit: mg/dL': a result written as labelled fields is read from its value's label
@@ -35,7 +38,7 @@ VALUE_LABEL = re.compile(r"\b(?:value|result)s?(?:\s*/\s*units?)?\s*:", re.IGNOR
 # 3.5-10.5 billion cells/L', 'Normal range for women is 12.0 to 15.5', 'Reference range: 150-400'.
 # It belongs to the result on its row: never a result of its own, its test name no mention.
 RANGE_PHRASE = re.compile(
-    r"\b(?:normal|reference|ref\.?|expected)\b[A-Za-z0-9 ,()/'-]{0,60}?\b(?:range|interval|values?)\b"
+    r"\b(?:normal|reference|ref\.?|expected)\b[A-Za-z0-9 ,()\[\]/#'-]{0,80}?\b(?:range|interval|values?)\b"
     r"[A-Za-z ,]{0,30}?(?:\b(?:is|are)\b|:)?\s*"
     r"(?:(-?\d+(?:\.\d+)?)\s*(?:-|\u2013|to)\s*(-?\d+(?:\.\d+)?)|(<=|>=|<|>|≤|≥)\s*(\d+(?:\.\d+)?))"
     r"(?:\s+([^\s,;()]{1,12}(?:\s(?:cells|units)/[A-Za-z]{1,4})?))?",
@@ -171,7 +174,7 @@ def _wrapped(line: Line, below: Line, value_header: Cell | None) -> bool:
     or a comma, or a number whose unit is the only word below it."""
     if value_header is None or below.page != line.page or not line.boxes or None in (line.boxes[0], below.boxes[0]):
         return False
-    if not 0 <= below.y0 - line.y1 < 0.35 * (line.y1 - line.y0):
+    if not 0 <= below.y0 - line.y1 < WRAP_GAP * (line.y1 - line.y0):
         return False
     cell, more = _cell_under(line, value_header), _cell_under(below, value_header)
     if cell is None or more is None:
