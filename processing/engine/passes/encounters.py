@@ -162,9 +162,9 @@ def _title(page: list[Line], top_only: bool) -> tuple[tuple[str, str] | None, in
         big = _big(line, page)
         if k > 1 and not big:
             continue
-        if not big and line.boxes[:1] != [None] and context.header_category(line) is not None:
-            # 'PROBLEM LIST' printed in body type heads a section; a report's title is printed
-            # larger (without word boxes, sizes are unknown and the words alone decide)
+        if not big and line.text.isupper() and line.boxes[:1] != [None] and context.header_category(line):
+            # 'PROBLEM LIST' in capitals of body size heads a section; a report's title is
+            # printed larger (without word boxes, sizes are unknown and the words alone decide)
             continue
         found = _title_line(line, anywhere=big or line.text.isupper())
         if found:

@@ -82,6 +82,14 @@ def _confidence(word: Any) -> float:
 # confidence or a sliver of height; they would open table cells and break rows between a
 # vital's name and its value. Nothing a record needs is that short and that doubtful.
 SPECK_LENGTH, SPECK_CONFIDENCE, SLIVER = 3, 40.0, 0.3
+# Short words a record turns on are kept however doubtful OCR is of them: a lost 'Not' turns
+# 'Not allergic to peanuts' into an allergy
+MEANINGFUL_SHORT_WORDS = frozenset(
+    {
+        "no", "not", "nor", "non", "nil", "neg", "nka", "nkda", "nkma", "bid", "tid", "qid", "qhs", "prn",
+        "po", "iv", "im", "sc", "mg", "mcg", "ml", "kg", "lb", "lbs", "cm", "mm", "bp", "hr", "rr", "pr",
+    }
+)  # fmt: skip
 
 
 def _without_specks(words: list[tuple[str, list[int]]], confidences: list[float]) -> list[tuple[str, list[int]]]:
@@ -93,6 +101,7 @@ def _without_specks(words: list[tuple[str, list[int]]], confidences: list[float]
         (text, box)
         for (text, box), confidence in zip(words, confidences, strict=True)
         if len(text) > SPECK_LENGTH
+        or text.lower().strip(".,:;") in MEANINGFUL_SHORT_WORDS
         or not (
             box[3] - box[1] < SLIVER * median or (confidence < SPECK_CONFIDENCE and not any(c.isdigit() for c in text))
         )
