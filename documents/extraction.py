@@ -112,6 +112,8 @@ class ExtractionView:
     encounters: list[EncounterView]
     # {record key: {"page": n, "boxes": [[x0, y0, x1, y1], ...]}} for the page's script
     boxes: dict[str, dict[str, Any]]
+    # the passes found no sign of a clinical record (a paper, a form): they read no record from it
+    not_clinical: bool = False
 
 
 def extraction_view(document: Document) -> ExtractionView:
@@ -130,7 +132,7 @@ def extraction_view(document: Document) -> ExtractionView:
             cells = [_text(read(record)) for _, read in columns]
             table.rows.append(Row(key, cells, record.get("page"), _marks(record)))
             boxes[key] = {"page": record.get("page"), "boxes": record.get("boxes") or []}
-    return ExtractionView(encounters, boxes)
+    return ExtractionView(encounters, boxes, not_clinical=extraction.get("document_kind") == "not_clinical")
 
 
 def _encounter(encounter: dict[str, Any]) -> EncounterView:

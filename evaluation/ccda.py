@@ -46,6 +46,7 @@ class Document:
     facility: str | None
     blocks: list[Block]
     gold: dict[str, list[dict[str, Any]]]
+    source: str = ""  # the file, relative to the corpus: what the development / held-out split names
 
 
 def _clean(xml: str) -> ET.Element:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from evaluation import ccda
+from evaluation import ccda, split
 from evaluation.ccda import Block
 
 # A fragment (one section) is printed as the report that would carry it.
@@ -48,12 +48,17 @@ def _us(iso: str | None) -> str:
     return f"{month}/{day}/{year}"
 
 
-def load_documents(root: Path) -> list[ccda.Document]:
+def load_documents(root: Path, parts: tuple[str, ...] = split.PARTS) -> list[ccda.Document]:
+    """The printable documents under `root` that the recorded split puts in one of `parts`.
+
+    A document whose narrative is headings only (Kinsights' sample: every entry coded, none
+    printed) cannot be read for its key and is left out."""
     documents = [_from_ccda(path) for path in sorted(root.glob("*/*.xml"))]
     summary = root / "medspacy" / "discharge_summary.txt"
     if summary.exists():
         documents.append(_from_text(summary))
-    return [d for d in documents if d.blocks]
+    printed = [d for d in documents if any(block.kind != "heading" for block in d.blocks)]
+    return [d for d in printed if split.part_of(d.source) in parts]
 
 
 def _from_ccda(path: Path) -> ccda.Document:
@@ -89,6 +94,7 @@ def _from_ccda(path: Path) -> ccda.Document:
         facility=info["facility"],
         blocks=blocks,
         gold=gold,
+        source=f"{path.parent.name}/{path.name}",
     )
 
 
@@ -125,6 +131,7 @@ def _from_text(path: Path) -> ccda.Document:
         facility=None,
         blocks=blocks,
         gold=gold,
+        source=f"{path.parent.name}/{path.name}",
     )
 
 

@@ -1,16 +1,16 @@
 """Score the extraction passes on printed C-CDA documents read by the real pipeline (OCR forced).
 
-    .venv/bin/python -m evaluation.evaluate_passes [--data tests/data/medcorpus] [--show-errors]
+    .venv/bin/python -m evaluation.evaluate_passes [--part dev|held-out|both] [--layout L ...|--layout]
+        [--mode clean|degraded|both] [--show-errors] [--data tests/data/medcorpus]
 
-Each document's narrative is printed to PDF, read by the engine's `process_file` with OCR
-forced, and run through `run_passes`; its coded entries are the answer key. Encounter
-splitting is scored on records stitched from several documents of one patient, of different
-types and dates.
+Each document's narrative is printed to PDF in a layout (`layouts.py`: `records`, `dated`,
+`letter`; `--layout` alone prints all three), optionally scanned badly (`scan.py`), read by the
+engine's `process_file` with OCR forced, and run through `run_passes`; its coded entries are the
+answer key. Documents are taken from one part of the recorded split (`split.tsv`): tune on
+`dev` only. Encounter splitting is scored on records stitched from several documents.
 """
 
 import argparse
-import dataclasses
-import random
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -18,9 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from evaluation import pages
+from evaluation.boundaries import score_boundaries
 from evaluation.ccda import Document
 from evaluation.corpus import load_documents
+from evaluation.layouts import LAYOUTS
+from evaluation.scan import MODES
 from evaluation.score import Negation, Tally, names_match, score_document
+from evaluation.split import DEVELOPMENT, PARTS
+from evaluation.variants import Variant
 from processing.engine.passes import run_passes
 from processing.engine.results import PageJson
 
@@ -32,9 +37,8 @@ KINDS = (
 GOALS = {"medications": 0.9, "vitals": 0.9, "allergies": 0.9, "immunizations": 0.9, "labs (value+unit)": 0.85}
 GOALS["conditions"] = 0.8
 GOALS["labs (value+unit), as printed"] = 0.85
-STITCHED_SETS = 16
-UNTITLED_SETS = 4  # after the 16: page-aligned reports printed with no title and no page numbers
-DOCUMENTS_PER_SET = 4
+SUMMARY_KINDS = ("medications", "vitals", "allergies", "immunizations", "labs (value+unit), as printed", "conditions")
+SHORT = {"labs (value+unit), as printed": "labs v+u", "immunizations": "immuniz.", "medications": "meds"}
 
 
 class Evaluation:
@@ -43,13 +47,32 @@ class Evaluation:
     def __init__(self, out: Any = None) -> None:
         self.stdout = out or _Printer()
 
-    def run(self, data: Path, cache: Path, show_errors: bool) -> None:
+    def run(
+        self, data: Path, cache: Path, show_errors: bool, parts: tuple[str, ...] = (DEVELOPMENT,),
+        variants: tuple[Variant, ...] = (Variant("records", "clean"),), boundaries: bool = True,
+    ) -> None:  # fmt: skip
         started = time.perf_counter()
-        documents = load_documents(data)
+        summary: list[str] = []
+        for part in parts:
+            documents = load_documents(data, (part,))
+            for variant in variants:
+                self.stdout.write(f"\n=== {part}, layout {variant.layout}, {variant.mode} ===")
+                summary.append(self._variant(part, documents, variant, cache, show_errors, boundaries))
+        self.stdout.write(f"\nF1 per record type; negation right/negated; encounter boundary F1 (goals {_goals()})")
+        kinds = "".join(f"{SHORT.get(k, k):>10}" for k in SUMMARY_KINDS)
+        self.stdout.write(f"{'part':<9}{'layout':<9}{'mode':<9}{kinds}{'negation':>10}{'bounds':>8}")
+        for line in summary:
+            self.stdout.write(line)
+        self.stdout.write(f"\ntotal {time.perf_counter() - started:.1f} s")
+
+    def _variant(
+        self, part: str, documents: list[Document], variant: Variant, cache: Path, show_errors: bool, boundaries: bool
+    ) -> str:
         read_pages: dict[str, list[PageJson]] = {}
         cached = 0
         for document in documents:
-            read_pages[document.name], hit = pages.read(document, cache)
+            read, hit = pages.read(document, cache, layout=variant.layout, mode=variant.mode)
+            read_pages[document.name] = read
             cached += hit
         self.stdout.write(f"{len(documents)} documents, {sum(len(p) for p in read_pages.values())} pages "
                           f"({cached} documents from the OCR cache in {cache})")  # fmt: skip
@@ -63,10 +86,20 @@ class Evaluation:
             printed = "\n".join(_rows(document))
             score_document(document.gold, result["records"], tallies, negation, document.name, printed)
         self._report(tallies, negation, show_errors)
-        self._encounters(documents, cache, read_pages)
-        self.stdout.write(
-            f"\npasses: {passes_seconds:.2f} s for all documents; total {time.perf_counter() - started:.1f} s"
-        )
+        self._single_encounters(documents, read_pages)
+        stitched = score_boundaries(documents, variant, read_pages, cache) if boundaries else None
+        if stitched is not None:
+            for line in stitched.lines if show_errors else []:
+                self.stdout.write(line)
+            self.stdout.write(
+                f"encounter boundaries: TP {stitched.tp} FP {stitched.fp} FN {stitched.fn}; "
+                f"F1 {stitched.f1():.2f} (goal 0.90)"
+            )
+        self.stdout.write(f"passes: {passes_seconds:.2f} s for all documents")
+        f1s = "".join(f"{tallies[k].prf()[2] if k in tallies else float('nan'):>10.2f}" for k in SUMMARY_KINDS)
+        negated = f"{negation.negated_right}/{negation.negated_total}"
+        bounds = f"{stitched.f1():.2f}" if stitched is not None else "-"
+        return f"{part:<9}{variant.layout:<9}{variant.mode:<9}{f1s}{negated:>10}{bounds:>8}"
 
     def _report(self, tallies: dict[str, Tally], negation: Negation, show_errors: bool) -> None:
         self.stdout.write(
@@ -106,8 +139,8 @@ class Evaluation:
                 for wrong in tally.wrong:
                     self.stdout.write(f"  WRONG {kind}: {wrong}")
 
-    def _encounters(self, documents: list[Document], cache: Path, read_pages: dict[str, list[PageJson]]) -> None:
-        """Boundary F1 on stitched records, plus type and date of service on single documents."""
+    def _single_encounters(self, documents: list[Document], read_pages: dict[str, list[PageJson]]) -> None:
+        """Type, date of service, provider and facility of single documents."""
         right: Counter[str] = Counter()
         dated = with_provider = with_facility = 0
         for document in documents:
@@ -130,51 +163,6 @@ class Evaluation:
             f"date of service {right['date']}/{dated}, provider {right['provider']}/{with_provider}, "
             f"facility {right['facility']}/{with_facility}"
         )
-        tp = fp = fn = 0
-        rng = random.Random(6)  # noqa: S311 - the same stitched sets every run, no secret
-        pool = sorted(documents, key=lambda d: d.name)
-        for n in range(STITCHED_SETS + UNTITLED_SETS):
-            # the first half mixes report types; the second takes any reports, so two progress
-            # notes of different dates can follow each other
-            untitled = n >= STITCHED_SETS
-            if untitled:  # reports of different dates: only the date of service tells them apart
-                with_date = [d for d in pool if d.date]
-                picked = rng.sample(with_date, DOCUMENTS_PER_SET)
-            else:
-                picked = _varied(rng, pool) if n < STITCHED_SETS // 2 else rng.sample(pool, DOCUMENTS_PER_SET)
-            patient = _varied(rng, pool)[0].patient  # one patient's record: the banner does not change
-            chosen = [dataclasses.replace(d, patient=patient) for d in picked]
-            continuous = n % 2 == 1 and not untitled
-            stitched: list[PageJson]
-            starts: list[int]
-            if continuous:
-                stitched, starts = pages.read_continuous(chosen, cache)
-            else:
-                stitched, starts = [], []
-                for document in chosen:
-                    read, _ = pages.read(document, cache, untitled=untitled)
-                    starts.append(len(stitched) + 1)
-                    stitched += [{**page, "number": len(stitched) + k + 1} for k, page in enumerate(read)]
-            encounters = run_passes(stitched)["encounters"]
-            # the first report always starts page 1: only the boundaries between reports count
-            truth = Counter(starts[1:])
-            predicted = Counter(e["pages"][0] for e in encounters[1:] if e["pages"])
-            tp += sum((truth & predicted).values())
-            fp += sum((predicted - truth).values())
-            fn += sum((truth - predicted).values())
-            layout = "continuous, reports start mid-page" if continuous else "page-aligned"
-            layout = "untitled, no page numbers" if untitled else layout
-            found_on = [e["pages"][0] for e in encounters if e["pages"]]
-            self.stdout.write(
-                f"  stitched set {n + 1} ({layout}): {len(stitched)} pages, {', '.join(d.kind for d in chosen)}; "
-                f"reports start on pages {starts}, encounters found on {found_on}"
-            )
-        precision = tp / max(tp + fp, 1)
-        recall = tp / max(tp + fn, 1)
-        f1 = 2 * precision * recall / max(precision + recall, 1e-9)
-        self.stdout.write(
-            f"encounter boundaries: TP {tp} FP {fp} FN {fn}; P {precision:.2f} R {recall:.2f} F1 {f1:.2f} (goal 0.90)"
-        )
 
 
 def _rows(document: Document) -> list[str]:
@@ -185,13 +173,13 @@ def _rows(document: Document) -> list[str]:
     return rows
 
 
-def _varied(rng: random.Random, pool: list[Document]) -> list[Document]:
-    """Documents of different types, in random order: a patient's record as a clinic gets it."""
-    kinds: dict[str, list[Document]] = {}
-    for document in pool:
-        kinds.setdefault(document.kind, []).append(document)
-    chosen_kinds = rng.sample(sorted(kinds), k=min(DOCUMENTS_PER_SET, len(kinds)))
-    return [rng.choice(kinds[kind]) for kind in chosen_kinds]
+def _goals() -> str:
+    return ", ".join(f"{SHORT.get(k, k)} {GOALS[k]:.2f}" for k in SUMMARY_KINDS) + ", negation 95%, bounds 0.90"
+
+
+class _Silent:
+    def write(self, text: str) -> None:
+        pass
 
 
 class _Printer:
@@ -200,12 +188,29 @@ class _Printer:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=Evaluation.__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--cache", type=Path, default=pages.CACHE)
+    parser.add_argument("--part", choices=[*PARTS, "both"], default=DEVELOPMENT, help="which part of the split")
+    parser.add_argument(
+        "--layout", nargs="*", choices=LAYOUTS, default=["records"], help="layouts to print (alone: all of them)"
+    )
+    parser.add_argument("--mode", choices=[*MODES, "both"], default="clean", help="clean printout or degraded scan")
     parser.add_argument("--show-errors", action="store_true", help="list misses and false positives")
+    parser.add_argument("--no-boundaries", action="store_true", help="skip the stitched records (quicker)")
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="print and read the documents into the OCR cache, showing no figure (warms the held-out part unseen)",
+    )
     args = parser.parse_args()
-    Evaluation().run(args.data, args.cache, args.show_errors)
+    parts = PARTS if args.part == "both" else (args.part,)
+    layouts = args.layout or LAYOUTS
+    modes = MODES if args.mode == "both" else (args.mode,)
+    variants = tuple(Variant(layout, mode) for layout in layouts for mode in modes)
+    Evaluation(out=_Silent() if args.read_only else None).run(
+        args.data, args.cache, args.show_errors, parts, variants, boundaries=not args.no_boundaries
+    )
 
 
 if __name__ == "__main__":

@@ -10,9 +10,11 @@ import json
 import tempfile
 from pathlib import Path
 
-from evaluation import corpus
+from evaluation import corpus, scan
 from evaluation.ccda import Document
+from evaluation.layouts import arrange
 from evaluation.render import render, render_many
+from evaluation.render_letter import render_letter
 from processing.engine.inline import process_file
 from processing.engine.reader import ReadOptions
 from processing.engine.results import PageJson
@@ -32,22 +34,32 @@ def has_footer(doc: Document) -> bool:
     return int(hashlib.sha256(doc.name.encode()).hexdigest(), 16) % 2 == 0
 
 
-def pdf_of(doc: Document, untitled: bool = False) -> bytes:
+def pdf_of(doc: Document, untitled: bool = False, layout: str = "records") -> bytes:
     """`untitled`: no title and no page numbers, only the banner and the date of service,
     as some visit notes print, so that only the date tells one visit from the next."""
     header = corpus.printable(doc)
     if untitled:
         header["title"] = ""
-    return render(header, doc.blocks, footer=has_footer(doc) and not untitled)
+    footer = has_footer(doc) and not untitled
+    if layout == "letter":
+        return render_letter(header, doc.blocks, footer=footer)
+    return render(header, arrange(doc.blocks, layout), footer=footer)
 
 
-def read(doc: Document, cache: Path = CACHE, untitled: bool = False) -> tuple[list[PageJson], bool]:
+def read(
+    doc: Document, cache: Path = CACHE, untitled: bool = False, layout: str = "records", mode: str = "clean"
+) -> tuple[list[PageJson], bool]:
     """The pages the pipeline reads from the printed `doc`, and whether they came from the cache."""
-    return read_pdf(pdf_of(doc, untitled), doc.name, cache)
+    return read_pdf(pdf_of(doc, untitled, layout), doc.name, cache, mode)
 
 
-def read_pdf(pdf: bytes, name: str, cache: Path = CACHE) -> tuple[list[PageJson], bool]:
+def read_pdf(pdf: bytes, name: str, cache: Path = CACHE, mode: str = "clean") -> tuple[list[PageJson], bool]:
+    """`mode` "degraded": the printout scanned badly first (`scan.degrade`); cached under the
+    printed PDF's hash and the scan's version, so a rerun neither scans nor reads again."""
     key = hashlib.sha256(pdf).hexdigest()
+    if mode == "degraded":
+        key = hashlib.sha256(f"{key}:{scan.VERSION}".encode()).hexdigest()
+        pdf = b"" if (cache / f"{key}.json").exists() else scan.degrade(pdf, seed=name)
     cached = cache / f"{key}.json"
     if cached.exists():
         stored: list[PageJson] = json.loads(cached.read_text())
@@ -64,7 +76,9 @@ def read_pdf(pdf: bytes, name: str, cache: Path = CACHE) -> tuple[list[PageJson]
     return pages, False
 
 
-def read_continuous(documents: list[Document], cache: Path = CACHE) -> tuple[list[PageJson], list[int]]:
+def read_continuous(
+    documents: list[Document], cache: Path = CACHE, mode: str = "clean"
+) -> tuple[list[PageJson], list[int]]:
     """Several documents printed one after the other in one PDF (a report may start mid-page);
     every other one repeats its title at the top of each page, as many systems print."""
     printable = []
@@ -73,5 +87,5 @@ def read_continuous(documents: list[Document], cache: Path = CACHE) -> tuple[lis
         header["running_title"] = n % 2 == 1
         printable.append((header, doc.blocks))
     pdf, starts = render_many(printable)
-    pages, _ = read_pdf(pdf, "+".join(d.name for d in documents), cache)
+    pages, _ = read_pdf(pdf, "+".join(d.name for d in documents), cache, mode)
     return pages, starts

@@ -173,8 +173,16 @@ def score_document(
 def _find(kind: str, answer: dict[str, Any], predictions: list[Mapping[str, Any]], used: set[int]) -> int | None:
     names = _gold_names(kind, answer)
     free = [i for i in range(len(predictions)) if i not in used]
-    if kind == "vitals":  # a vital is its type: 'height' and 'weight' read alike
-        return next((i for i in free if predictions[i]["type"] == names[0]), None)
+    if kind == "vitals":  # a vital is its type ('height' and 'weight' read alike), then its reading
+        same_type = [i for i in free if predictions[i]["type"] == names[0]]
+        best = sorted(
+            same_type,
+            key=lambda i: (
+                not _same_reading(answer, predictions[i]),
+                not _same_date(answer.get("date"), predictions[i].get("date")),
+            ),
+        )
+        return best[0] if best else None
     return next((i for i in free if names_match(names, _pred_names(kind, predictions[i]))), None)
 
 
@@ -202,6 +210,16 @@ def _score_match(
         negation.affirmed_total += 1
         negation.affirmed_right += not predicted["negated"]
     return both_right
+
+
+def _same_reading(answer: dict[str, Any], predicted: Mapping[str, Any]) -> bool:
+    """A vital's value as the key codes it: one number, or systolic and diastolic."""
+    if answer.get("type") == "blood_pressure":
+        return (predicted.get("systolic"), predicted.get("diastolic")) == (
+            answer.get("systolic"),
+            answer.get("diastolic"),
+        )
+    return _same_number(answer.get("value"), predicted.get("value"))
 
 
 def _lab_printed(answer: dict[str, Any], printed: str) -> bool:

@@ -93,6 +93,30 @@ def test_read_document_is_extracted_served_and_shown(api_client, web_client, stu
     assert 'id="record-boxes"' in page and 'data-width="' in page
 
 
+PAPER = [
+    "Scheduling Policies for Shared Clusters",
+    "Abstract. We compare round-robin (RR) and FIFO schedulers on three loads.",
+    "Results",
+    "RR 12 14 16   FIFO 18 20 22   Temp 37 38 39",
+    "K 4.1 5.0 at 676 nodes",
+]
+
+
+def test_a_document_that_is_no_clinical_record_is_labelled_so_with_no_records(
+    api_client, web_client, stub_broker, stub_worker
+):
+    # GIVEN a born-digital page of a computing paper with numbers under 'RR', 'Temp' and 'K'
+    document = upload(api_client, "paper.pdf", born_digital_pdf([PAPER]))
+    # WHEN the workers run every stage
+    drain(stub_broker)
+    # THEN the result says it is not a clinical record and holds no record of any kind
+    result = api_client.get(f"{API}{document.id}/result/").json()
+    assert result["document_kind"] == "not_clinical"
+    assert result["encounters"] == [] and all(found == [] for found in result["records"].values())
+    # AND the document page says why nothing was read
+    assert "does not look like a clinical record" in web_client.get(f"/documents/{document.id}/").text
+
+
 def test_last_page_stored_moves_the_document_to_extracting_and_queues_it_once(
     api_client, stub_broker, tmp_path, django_capture_on_commit_callbacks
 ):

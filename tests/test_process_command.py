@@ -57,7 +57,10 @@ def files(tmp_path):
 
 
 def assert_result_shape(result: dict[str, Any]) -> None:
-    assert set(result) == {"file", "status", "error", "pages", "timings", "encounters", "records"}
+    assert set(result) == {"file", "status", "error", "pages", "timings", "document_kind", "encounters", "records"}
+    # the passes label what they read; a file that failed was never labelled
+    kinds = ("clinical_record", "not_clinical") if result["status"] == "completed" else ("",)
+    assert result["document_kind"] in kinds
     assert isinstance(result["encounters"], list) and isinstance(result["records"], dict)
     for page in result["pages"]:
         assert set(page) == {"number", "source", "text", "mean_confidence", "words"}

@@ -13,6 +13,11 @@ class PermanentError(ProcessingError):
     """The input itself is the problem (corrupt, unsupported, over a limit): never retried."""
 
 
+class UnrenderablePage(PermanentError):
+    """Poppler would not draw the page (it could not even create it): worth one more try on a
+    copy that qpdf rewrote (`validation.rewrite_for_poppler`), never more."""
+
+
 class TransientError(ProcessingError):
     """Something around the input failed (a timeout, a lost connection): worth retrying."""
 

@@ -7,6 +7,7 @@ import pytesseract
 from pytesseract import Output, TesseractError
 
 from processing.engine.errors import PermanentError, TransientError
+from processing.engine.hyphens import join_hyphenated
 from processing.engine.results import Word
 
 
@@ -34,9 +35,10 @@ def ocr_page(image_path: Path, *, languages: str, dpi: int, timeout: int) -> tup
 
 
 def _assemble(data: dict[str, list[Any]]) -> tuple[str, list[Word], float | None]:
-    """Text, words and mean confidence from pytesseract's image_to_data table, column by column."""
-    words: list[Word] = []
-    lines: dict[tuple[int, int, int], list[str]] = {}
+    """Text, words and mean confidence from pytesseract's image_to_data table, column by column;
+    a word a line end split with a hyphen is one word again (`hyphens.join_hyphenated`), also
+    across the paragraph break Tesseract often sees after a shorter, hyphen-ended line."""
+    lines: dict[tuple[int, int, int], list[Word]] = {}
     for i, raw_text in enumerate(data["text"]):
         text = (raw_text or "").strip()
         confidence = float(data["conf"][i])
@@ -44,12 +46,18 @@ def _assemble(data: dict[str, list[Any]]) -> tuple[str, list[Word], float | None
             continue
         left, top = int(data["left"][i]), int(data["top"][i])
         box = [left, top, left + int(data["width"][i]), top + int(data["height"][i])]
-        words.append(Word(text=text, box=box, confidence=round(confidence, 2)))
         key = (int(data["block_num"][i]), int(data["par_num"][i]), int(data["line_num"][i]))
-        lines.setdefault(key, []).append(text)
-    text = _join_lines(lines)
+        lines.setdefault(key, []).append(Word(text=text, box=box, confidence=round(confidence, 2)))
+    keys = sorted(lines)
+    blocks: dict[int, list[tuple[int, int, int]]] = {}
+    for key in keys:
+        blocks.setdefault(key[0], []).append(key)
+    for block_keys in blocks.values():
+        for key, joined in zip(block_keys, join_hyphenated([lines[k] for k in block_keys]), strict=True):
+            lines[key] = joined
+    words = [word for key in keys for word in lines[key]]
     mean = round(sum(w.confidence for w in words) / len(words), 2) if words else None
-    return text, words, mean
+    return _join_lines({key: [w.text for w in lines[key]] for key in keys if lines[key]}), words, mean
 
 
 def _join_lines(lines: dict[tuple[int, int, int], list[str]]) -> str:

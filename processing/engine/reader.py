@@ -7,13 +7,14 @@ from pathlib import Path
 
 from PIL import Image
 
-from processing.engine import ocr, rendering, textlayer
-from processing.engine.errors import ProcessingError
+from processing.engine import ocr, rendering, textlayer, validation
+from processing.engine.errors import ProcessingError, UnrenderablePage
 from processing.engine.results import PageResult
 
 logger = logging.getLogger(__name__)
 
 DISPLAY_IMAGE_NAME = "display.jpg"
+REWRITTEN_NAME = "rewritten.pdf"
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,14 @@ def read_page(path: Path, mime_type: str, number: int, workdir: Path, options: R
     """Read page `number`; return what was read and the path of its display JPEG in `workdir`."""
     started = time.perf_counter()
     if mime_type == rendering.PDF:
-        result, display = _read_pdf_page(path, number, workdir, options)
+        try:
+            result, display = _read_pdf_page(path, number, workdir, options)
+        except UnrenderablePage:
+            rewritten = workdir / REWRITTEN_NAME
+            if not validation.rewrite_for_poppler(path, rewritten):
+                raise
+            logger.info("page %s: poppler would not draw it; reading it again from a copy rewritten by qpdf", number)
+            result, display = _read_pdf_page(rewritten, number, workdir, options)
     else:
         result, display = _read_image_frame(path, number, workdir, options)
     result.timings["total"] = round(time.perf_counter() - started, 4)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pikepdf
 from PIL import Image, UnidentifiedImageError
 
-from processing.engine.errors import PermanentError, TransientError, pages_named
+from processing.engine.errors import PermanentError, TransientError, UnrenderablePage, pages_named
 
 PDF = "application/pdf"
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/tiff")
@@ -164,9 +164,20 @@ def _rendered_files(stem: Path, suffix: str, first: int, last: int, *, single: b
         rendered = {int(p.stem.rsplit("-", 1)[1]): p for p in stem.parent.glob(f"{stem.name}-*{suffix}")}
         outputs = [rendered.get(number, stem.parent / "missing") for number in range(first, last + 1)]
     for number, output in zip(range(first, last + 1), outputs, strict=True):
-        if not output.is_file():  # a page that is missing or that poppler cannot draw
-            raise PermanentError(f"Page {number} of this PDF could not be rendered.")
+        # a page that is missing or that poppler cannot draw; a page it could not even create
+        # ("Failed to create page") comes out as a 1 x 1 pixel stand-in, without an error
+        if not output.is_file() or _is_stand_in(output):
+            raise UnrenderablePage(f"Page {number} of this PDF could not be rendered.")
     return outputs
+
+
+def _is_stand_in(image: Path) -> bool:
+    try:
+        with Image.open(image) as opened:  # reads the header only
+            width, height = opened.size
+    except (UnidentifiedImageError, OSError):
+        return True
+    return (width, height) == (1, 1)
 
 
 def image_frame(path: Path, number: int, workdir: Path) -> tuple[Path, Path, int, int]:

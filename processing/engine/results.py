@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from processing.engine.passes.records import Extraction, Records
 
@@ -12,6 +12,8 @@ class Word:
     text: str
     box: list[int]  # [x0, y0, x1, y1] in page pixels
     confidence: float
+    # a word a line end split ("maece-" / "nas"): the box of each piece, the first being `box`
+    parts: list[list[int]] = field(default_factory=list)
 
 
 @dataclass
@@ -30,6 +32,7 @@ class WordJson(TypedDict):
     text: str
     box: list[int]  # [x0, y0, x1, y1] in page pixels
     confidence: float
+    parts: NotRequired[list[list[int]]]  # only on a word joined across a line end: each piece's box
 
 
 class PageJson(TypedDict):
@@ -65,7 +68,10 @@ def page_json(number: int, source: str, text: str, mean_confidence: float | None
 
 
 def _word_json(word: Word) -> WordJson:
-    return {"text": word.text, "box": list(word.box), "confidence": word.confidence}
+    json: WordJson = {"text": word.text, "box": list(word.box), "confidence": word.confidence}
+    if word.parts:
+        json["parts"] = [list(box) for box in word.parts]
+    return json
 
 
 def document_json(
@@ -89,7 +95,8 @@ def extraction_json(extraction: Mapping[str, Any] | None) -> Extraction:
         "immunizations": found.get("immunizations") or [],
         "procedures": found.get("procedures") or [],
     }
-    return {"encounters": extraction.get("encounters") or [], "records": records}
+    kind = extraction.get("document_kind") or ("clinical_record" if extraction.get("encounters") else "")
+    return {"document_kind": kind, "encounters": extraction.get("encounters") or [], "records": records}
 
 
 def read_document_json(document: DocumentJson, extraction: Mapping[str, Any] | None) -> ReadDocumentJson:

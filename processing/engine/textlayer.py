@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from processing.engine.errors import TransientError, pages_named
+from processing.engine.hyphens import join_hyphenated
 from processing.engine.results import Word
 
 # A text layer is trusted only when most of it reads as ordinary text: fonts without a
@@ -51,16 +52,17 @@ _PAGE, _BLOCK, _LINE, _WORD = "1", "3", "4", "5"
 
 def _pages_from_tsv(tsv: str, scale: float) -> list[PageText]:
     """Pages with their words (boxes in pixels at `scale` pixels a point) and their text: the
-    words of a line joined by spaces, lines by newlines, blocks by blank lines.
+    words of a line joined by spaces, lines by newlines, blocks by blank lines; a word a line
+    end split with a hyphen is one word again (`hyphens.join_hyphenated`), as plain pdftotext
+    reads it.
 
     Split by hand rather than by the csv module or an XML parser (-bbox-layout): it runs for
     every word of every born-digital page, and this is half the time.
     """
-    pages: list[tuple[PageText, list[list[list[str]]]]] = []
-    blocks: list[list[list[str]]] = []
-    lines: list[list[str]] = []
-    line: list[str] = []
-    words: list[Word] = []
+    pages: list[tuple[PageText, list[list[list[Word]]]]] = []
+    blocks: list[list[list[Word]]] = []
+    lines: list[list[Word]] = []
+    line: list[Word] = []
     for row in tsv.split("\n")[1:]:  # after the header
         fields = row.split("\t", 11)
         if len(fields) != 12:
@@ -68,8 +70,7 @@ def _pages_from_tsv(tsv: str, scale: float) -> list[PageText]:
         level, text = fields[0], fields[11].strip()
         left, top, width, height = (float(value) * scale for value in fields[6:10])
         if level == _WORD and text:
-            words.append(Word(text, [round(left), round(top), round(left + width), round(top + height)], 100.0))
-            line.append(text)
+            line.append(Word(text, [round(left), round(top), round(left + width), round(top + height)], 100.0))
         elif level == _LINE:
             line = []
             lines.append(line)
@@ -77,10 +78,14 @@ def _pages_from_tsv(tsv: str, scale: float) -> list[PageText]:
             lines = []
             blocks.append(lines)
         elif level == _PAGE:
-            words, blocks = [], []
-            pages.append((PageText(int(fields[1]), "", words, round(width), round(height)), blocks))
+            blocks = []
+            pages.append((PageText(int(fields[1]), "", [], round(width), round(height)), blocks))
     for page, page_blocks in pages:
-        block_texts = ("\n".join(" ".join(line_words) for line_words in block if line_words) for block in page_blocks)
+        joined = [join_hyphenated(block) for block in page_blocks]
+        page.words = [word for block in joined for block_line in block for word in block_line]
+        block_texts = (
+            "\n".join(" ".join(w.text for w in block_line) for block_line in block if block_line) for block in joined
+        )
         page.text = "\n\n".join(text for text in block_texts if text)
     return [page for page, _ in pages]
 

@@ -67,6 +67,27 @@ def _check_pdf(path: Path, readable_copy: Path, limits: FileLimits) -> CheckedFi
     return CheckedFile(path, PDF, page_count)
 
 
+def rewrite_for_poppler(path: Path, target: Path) -> bool:
+    """Write to `target` a copy of the PDF that qpdf rewrote, for a page poppler would not
+    draw; False when qpdf cannot open it either.
+
+    qpdf's rewrite resolves what poppler gives up on (a dangling or looping reference, a
+    broken object stream) and writes clean cross-references; a page's /Annots that is not an
+    array (poppler: "Page annotations object is wrong type", then "Failed to create page") is
+    dropped, since qpdf keeps it as it is and a page's annotations are no part of its reading.
+    """
+    try:
+        with pikepdf.open(path) as pdf:
+            for page in pdf.pages:
+                annotations = page.obj.get("/Annots")
+                if annotations is not None and not isinstance(annotations, pikepdf.Array):
+                    del page.obj["/Annots"]
+            pdf.save(target)
+    except (pikepdf.PdfError, OSError, ValueError):
+        return False
+    return True
+
+
 def _check_page_count(page_count: int, limits: FileLimits) -> None:
     if page_count < 1:
         raise PermanentError("This document has no pages.")

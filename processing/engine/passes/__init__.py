@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from processing.engine.passes import dates, entities, measurements, structured, vitals
 from processing.engine.passes.context import Context
+from processing.engine.passes.document_kind import NOT_CLINICAL, document_kind
 from processing.engine.passes.encounters import find_encounters
 from processing.engine.passes.layout import Line, document_lines
 from processing.engine.passes.records import (
@@ -79,16 +80,22 @@ def _run(pages: list[Any]) -> Extraction:
     lines = document_lines(pages)
     read = _Read()
     if not lines:
-        return {"encounters": [], "records": _in_encounters(read, [])}
+        return {"document_kind": NOT_CLINICAL, "encounters": [], "records": _in_encounters(read, [])}
     section_of = entities.sections_of(lines)
     found_encounters = find_encounters(lines)
     titles = {e.line for e in found_encounters if e.item["title"]}
     mentions = entities.find_mentions(lines, section_of, skip=titles)
     _tables(lines, section_of, mentions, read)
+    drugs_on_line: set[tuple[int, str]] = set()
     for mention in mentions:
         at = mention.position
         nxt = lines[at + 1] if at + 1 < len(lines) else None
         if mention.kind == "medication":
+            # a row that names the drug twice ('Keflex (cephalexin) oral capsule | cephalexin |
+            # 500 mg'): brand and generic columns are one medication
+            if (at, mention.canonical.lower()) in drugs_on_line:
+                continue
+            drugs_on_line.add((at, mention.canonical.lower()))
             read.medications.append(Placed(at, structured.medication(mention, nxt)))
         elif mention.kind in ("allergen", "no_known_allergies"):
             read.allergies.append(Placed(at, structured.allergy(mention)))
@@ -103,15 +110,24 @@ def _run(pages: list[Any]) -> Extraction:
         elif mention.kind == "procedure":
             read.procedures.append(Placed(at, structured.procedure(mention)))
     read.vitals = _blood_pressure(read.vitals)
-    return {"encounters": [e.item for e in found_encounters], "records": _in_encounters(read, found_encounters)}
+    records = _in_encounters(read, found_encounters)
+    kind = document_kind(lines, [e.item for e in found_encounters], records)
+    if kind == NOT_CLINICAL:  # a paper's or a form's numbers are no patient's records
+        return {"document_kind": kind, "encounters": [], "records": _in_encounters(_Read(), [])}
+    return {"document_kind": kind, "encounters": [e.item for e in found_encounters], "records": records}
 
 
 def _tables(lines: list[Line], section_of: list[str], mentions: list[entities.Mention], read: _Read) -> None:
     """Labs and vitals, read row by row with the column headers of their table."""
     labs_by_line: dict[int, list[entities.Mention]] = {}
     allergy_lines = {m.position for m in mentions if m.kind in ("allergen", "no_known_allergies")}
+    in_range_phrase: dict[int, set[int]] = {}
     for mention in mentions:
-        if mention.kind == "lab":
+        if mention.kind != "lab":
+            continue
+        if mention.position not in in_range_phrase:
+            in_range_phrase[mention.position] = measurements.range_phrase_words(mention.line)
+        if not set(mention.words) & in_range_phrase[mention.position]:  # 'Normal troponin range 0-0.1'
             labs_by_line.setdefault(mention.position, []).append(mention)
     lab_header: Line | None = None
     vital_header: list[Line] = []

@@ -71,7 +71,20 @@ def header_category(line: Line) -> tuple[str, int] | None:
         # 'Medications' above its table is a header; 'medications reviewed' is a sentence
         if line.cells and len(line.cells[0].words) <= n + 1 and len(line.cells) > 1 and _is_title(line, n):
             return category, n
+        # a heading in title case that goes on naming what the section holds ('Allergies,
+        # Adverse Reactions and Alerts', 'Medications & Supplements'): no sentence, no number
+        if rest[0] in (",", "&", "and", "/") and _titled_heading(line):
+            return category, len(tokens)
     return None
+
+
+def _titled_heading(line: Line) -> bool:
+    words = line.words
+    if len(words) > 8 or len(line.cells) != 1 or any(c.isdigit() for c in line.text) or line.text.endswith("."):
+        return False
+    long_words = [w for w in words if len(w) > 3 and w[:1].isalpha()]
+    # most, not all: OCR may split a word of it ('A dverse')
+    return sum(w[:1].isupper() for w in long_words) >= 0.6 * len(long_words)
 
 
 def _is_title(line: Line, n: int) -> bool:

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from processing.engine.passes import dates, vocabulary
+from processing.engine.passes import context, dates, vocabulary
 from processing.engine.passes.layout import Line
 from processing.engine.passes.records import Encounter, Patient, Placed
 
@@ -38,13 +38,13 @@ FACILITY_NAME = re.compile(
 START_LABELS = re.compile(
     r"\b(date of service|dos|service date|visit date|date of visit|encounter date|admission date|admit date|"
     r"date of admission|admitted|procedure date|date of procedure|report date|collected|exam date|"
-    r"date of encounter|document date|date)\s*:?\s*",
+    r"date of encounter|document date|date)\b\s*:?\s*",
     re.I,
 )
 # The labels that head a visit (not 'Date:' or 'Collected:', which a table inside a note has)
 VISIT_LABELS = re.compile(
     r"\b(date of service|dos|service date|visit date|date of visit|encounter date|admission date|"
-    r"date of admission|exam date|report date|date of encounter)\s*:?\s*",
+    r"date of admission|exam date|report date|date of encounter)\b\s*:?\s*",  # 'dos', not 'dose'
     re.I,
 )
 END_LABELS = re.compile(r"\b(discharge date|date of discharge|discharged)\s*:?\s*", re.I)
@@ -161,6 +161,10 @@ def _title(page: list[Line], top_only: bool) -> tuple[tuple[str, str] | None, in
             break
         big = _big(line, page)
         if k > 1 and not big:
+            continue
+        if not big and line.text.isupper() and line.boxes[:1] != [None] and context.header_category(line):
+            # 'PROBLEM LIST' in capitals of body size heads a section; a report's title is
+            # printed larger (without word boxes, sizes are unknown and the words alone decide)
             continue
         found = _title_line(line, anywhere=big or line.text.isupper())
         if found:

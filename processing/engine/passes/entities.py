@@ -27,7 +27,10 @@ NO_MEDICATION = re.compile(
     re.I,
 )
 VACCINE_HINT = re.compile(r"vaccin|immuni[sz]", re.I)
-SKIP_CONDITIONS_IN = {"labs", "vitals", "medications", "allergies", "immunizations", "social_history"}
+SKIP_CONDITIONS_IN = {"labs", "vitals", "medications", "allergies", "immunizations", "social_history", "functional"}
+# A label that makes what follows on its line an aim, not a problem the patient has ('Goal:
+# weight loss'). Instructions keep their mentions: ConText marks 'call if you develop fever'.
+NOT_A_PROBLEM_LABELS = frozenset({"goal", "goals", "target", "targets", "education", "counseling"})
 
 
 @dataclass
@@ -125,7 +128,11 @@ def find_mentions(lines: list[Line], section_of: list[str], skip: set[int] | Non
         if section in SKIP_CONDITIONS_IN:
             continue
         for s, e, entry in conditions.find(tokens, first):
-            if free(s, e) and _short_ok(line, s, e, " ".join(tokens[s:e]), short=short):
+            if (
+                free(s, e)
+                and _short_ok(line, s, e, " ".join(tokens[s:e]), short=short)
+                and not _labelled_aim(tokens, s)
+            ):
                 add(entry.kind, s, e, entry.canonical, entry.code)
     return mentions
 
@@ -144,6 +151,13 @@ class _Found:
 
     def free(self, start: int, end: int) -> bool:
         return not any(start < e and s < end for s, e in self.taken)
+
+
+def _labelled_aim(tokens: list[str], start: int) -> bool:
+    """Whether a 'Goal:' label stands before `start` on the line."""
+    return any(
+        token in NOT_A_PROBLEM_LABELS and tokens[k + 1 : k + 2] == [":"] for k, token in enumerate(tokens[:start])
+    )
 
 
 def _short_ok(line: Line, s: int, e: int, phrase: str, short: frozenset[str] = frozenset(), **kw: bool) -> bool:

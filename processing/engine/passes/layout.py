@@ -9,7 +9,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from processing.engine.passes.columns import gutter, reading_order
+from processing.engine.passes.skew import page_slope
+
 TOKEN_RE = re.compile(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]")
+ROW_REACH = 0.5  # of the page's median word height: how far from a row's middle a word may sit
 
 
 @dataclass
@@ -38,13 +42,20 @@ class Line:
     y1: float = 0.0
     cells: list[Cell] = field(default_factory=list)
     tokens: list[Token] = field(default_factory=list)
+    # a word joined across a line end ("maece-" / "nas"): its index -> each piece's box
+    pieces: dict[int, list[list[int]]] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
         return "  ".join(cell.text for cell in self.cells) if self.cells else " ".join(self.words)
 
     def boxes_of(self, words: range | list[int]) -> list[list[int]]:
-        return [box for i in words if 0 <= i < len(self.boxes) and (box := self.boxes[i]) is not None]
+        """The boxes a record read from these words outlines: both pieces of a joined word."""
+        boxes: list[list[int]] = []
+        for i in words:
+            if 0 <= i < len(self.boxes) and (box := self.boxes[i]) is not None:
+                boxes += self.pieces.get(i) or [box]
+        return boxes
 
     def words_text(self, words: range | list[int]) -> str:
         return " ".join(self.words[i] for i in words if 0 <= i < len(self.words))
@@ -62,14 +73,68 @@ def _word_parts(word: Any) -> tuple[str, list[int] | None]:
     return str(getattr(word, "text", "")), getattr(word, "box", None)
 
 
+def _confidence(word: Any) -> float:
+    value = word.get("confidence") if isinstance(word, dict) else getattr(word, "confidence", None)
+    return float(value) if value is not None else 100.0
+
+
+# OCR of a scan reads specks of dirt as short 'words' ('.', '_', 'ae', 'a 3') with little
+# confidence or a sliver of height; they would open table cells and break rows between a
+# vital's name and its value. Nothing a record needs is that short and that doubtful.
+SPECK_LENGTH, SPECK_CONFIDENCE, SLIVER = 3, 40.0, 0.3
+# Short words a record turns on are kept however doubtful OCR is of them: a lost 'Not' turns
+# 'Not allergic to peanuts' into an allergy
+MEANINGFUL_SHORT_WORDS = frozenset(
+    {
+        "no", "not", "nor", "non", "nil", "neg", "nka", "nkda", "nkma", "bid", "tid", "qid", "qhs", "prn",
+        "po", "iv", "im", "sc", "mg", "mcg", "ml", "kg", "lb", "lbs", "cm", "mm", "bp", "hr", "rr", "pr",
+    }
+)  # fmt: skip
+
+
+def _without_specks(words: list[tuple[str, list[int]]], confidences: list[float]) -> list[tuple[str, list[int]]]:
+    if not words or min(confidences) >= SPECK_CONFIDENCE:
+        return words  # a text layer, or a clean read
+    heights = sorted(b[3] - b[1] for _, b in words)
+    median = heights[len(heights) // 2]
+    return [
+        (text, box)
+        for (text, box), confidence in zip(words, confidences, strict=True)
+        if len(text) > SPECK_LENGTH
+        or text.lower().strip(".,:;") in MEANINGFUL_SHORT_WORDS
+        or not (
+            box[3] - box[1] < SLIVER * median or (confidence < SPECK_CONFIDENCE and not any(c.isdigit() for c in text))
+        )
+    ]
+
+
+def _pieces(word: Any) -> list[list[int]]:
+    """The boxes of a word joined across a line end (none for a whole word)."""
+    pieces = word.get("parts") if isinstance(word, dict) else getattr(word, "parts", None)
+    return [list(box) for box in pieces or []]
+
+
 def page_lines(page: Any) -> list[Line]:
     """The lines of one page-like object (a dict, a DB Page or a PageResult)."""
     number = int(_get(page, "number", 1) or 1)
     height = float(_get(page, "height", 0) or 0)
-    parts = [_word_parts(w) for w in (_get(page, "words", None) or [])]
+    raw_words = _get(page, "words", None) or []
+    parts = [_word_parts(w) for w in raw_words]
     words = [(t, b) for t, b in parts if t.strip() and b and len(b) == 4]
+    words = _without_specks(
+        words, [_confidence(w) for w, (t, b) in zip(raw_words, parts, strict=True) if t.strip() and b and len(b) == 4]
+    )
     if words:
         lines = _lines_from_words(number, words, height)
+        between = gutter(lines)
+        if between is not None:  # two columns of text: one after the other
+            streams = reading_order(lines, between)
+            lines = [line for stream in streams for line in _lines_from_words(number, stream, height)]
+            for index, line in enumerate(lines):
+                line.index = index
+        joined = {tuple(b): pieces for (t, b), w in zip(parts, raw_words, strict=True) if (pieces := _pieces(w)) and b}
+        for line in lines if joined else []:
+            line.pieces = {i: joined[tuple(box)] for i, box in enumerate(line.boxes) if box and tuple(box) in joined}
         if not height:  # pages from `process_file` carry no size: the lowest word stands in
             height = max(line.y1 for line in lines) if lines else 0
             for line in lines:
@@ -82,27 +147,46 @@ def page_lines(page: Any) -> list[Line]:
 
 
 def _lines_from_words(number: int, words: list[tuple[str, list[int]]], height: float) -> list[Line]:
-    ordered = sorted(words, key=lambda w: ((w[1][1] + w[1][3]) / 2, w[1][0]))
+    """Rows of words by their vertical position, read along the page's slant when it was
+    scanned askew (`skew.page_slope`): a row's words keep their own boxes."""
+    slope = page_slope(words)
+
+    def level(box: list[int], y: int) -> float:  # y as if the page were straight
+        return y - slope * (box[0] + box[2]) / 2
+
+    ordered = sorted(words, key=lambda w: ((level(w[1], w[1][1]) + level(w[1], w[1][3])) / 2, w[1][0]))
+    heights = sorted(b[3] - b[1] for _, b in words)
+    reach = ROW_REACH * heights[len(heights) // 2]
     rows: list[list[tuple[str, list[int]]]] = []
     bounds: list[list[float]] = []
+    centres: list[list[float]] = []  # each row's sum of word centres and count
     for text, box in ordered:
-        centre = (box[1] + box[3]) / 2
-        # A word joins the last row whose vertical extent holds its centre: rows are
-        # printed in order, so looking back two rows is enough and keeps this linear.
-        for row, bound in zip(reversed(rows[-2:]), reversed(bounds[-2:]), strict=False):
-            if bound[0] <= centre <= bound[1]:
-                row.append((text, box))
-                bound[0], bound[1] = min(bound[0], box[1]), max(bound[1], box[3])
-                break
+        top, bottom = level(box, box[1]), level(box, box[3])
+        centre = (top + bottom) / 2
+        # A word joins the nearest of the last two rows whose middle is within half a line of
+        # its own (rows are printed in order, so two rows back is enough and keeps this
+        # linear); a row's middle is its words' mean, so one tall bracket or a speck does not
+        # stretch it over the next row, as a wrapped header's second line is.
+        near = [
+            (abs(centre - total / count), k)
+            for k, (total, count) in enumerate(centres[-2:], start=max(len(centres) - 2, 0))
+            if abs(centre - total / count) <= reach
+        ]
+        if near:
+            k = min(near)[1]
+            rows[k].append((text, box))
+            bounds[k][0], bounds[k][1] = min(bounds[k][0], top), max(bounds[k][1], bottom)
+            centres[k][0] += centre
+            centres[k][1] += 1
         else:
             rows.append([(text, box)])
-            bounds.append([box[1], box[3]])
+            bounds.append([top, bottom])
+            centres.append([centre, 1])
     lines = []
-    for index, row in enumerate(rows):
+    for index, (row, bound) in enumerate(zip(rows, bounds, strict=True)):
         row.sort(key=lambda w: w[1][0])
         line = Line(number, index, [t for t, _ in row], [list(b) for _, b in row], height)
-        line.y0 = min(b[1] for _, b in row)
-        line.y1 = max(b[3] for _, b in row)
+        line.y0, line.y1 = bound
         line.cells = _cells(row)
         lines.append(line)
     return lines

@@ -24,8 +24,25 @@ QUALITATIVE = re.compile(
     re.I,
 )
 UNIT_RE = re.compile(
-    r"^\s*(%|x?10[\^E*+]?\s?\d+/[a-zA-Z]+|[a-zA-Zµ]{1,6}(?:\[[A-Za-z]+\])?(?:/[a-zA-Z0-9.\[\]\^]{1,8}){0,2}|/[a-zA-Z]{1,5})"
-    r"(?![\w])"
+    r"^[\s:]*(%|[xX]?10[\^E*+]?\s?\d+/[a-zA-Z]+|[a-zA-Zµ]{1,6}(?:\[[A-Za-z]+\])?(?:/[a-zA-Z0-9.\[\]\^]{1,8}){0,2}|/[a-zA-Z]{1,5})"
+    r"(?![A-Za-z0-9])"
+)
+# A cell's wrapped line sits closer under it than the next row does: within half a line's
+# height (rows of a printed table are a line and a half or more apart)
+WRAP_GAP = 0.5
+# What OCR leaves at the end of a unit from a cell's rule or a speck: '10*9/L_', '10*9/L|'
+UNIT_NOISE = re.compile(r"[_|!\\.]+$")  # and the full stop of a sentence: 'Unit: mg/dL.'
+# 'Code: 12951-0; ... Value: 78; Unit: mg/dL': a result written as labelled fields is read from its value's label
+VALUE_LABEL = re.compile(r"\b(?:value|result)s?(?:\s*/\s*units?)?\s*:", re.IGNORECASE)
+# A reference range written in words beside its result: 'Normal white blood cell count range
+# 3.5-10.5 billion cells/L', 'Normal range for women is 12.0 to 15.5', 'Reference range: 150-400'.
+# It belongs to the result on its row: never a result of its own, its test name no mention.
+RANGE_PHRASE = re.compile(
+    r"\b(?:normal|reference|ref\.?|expected)\b[A-Za-z0-9 ,()\[\]/#'-]{0,80}?\b(?:range|interval|values?)\b"
+    r"[A-Za-z ,]{0,30}?(?:\b(?:is|are)\b|:)?\s*"
+    r"(?:(-?\d+(?:\.\d+)?)\s*(?:-|\u2013|to)\s*(-?\d+(?:\.\d+)?)|(<=|>=|<|>|≤|≥)\s*(\d+(?:\.\d+)?))"
+    r"(?:\s+([^\s,;()]{1,12}(?:\s(?:cells|units)/[A-Za-z]{1,4})?))?",
+    re.IGNORECASE,
 )
 RANGE_RE = re.compile(
     rf"\(?\s*(?:(-?\d+(?:\.\d+)?)\s*(?:-|\u2013|to)\s*(-?\d+(?:\.\d+)?)|{COMPARATOR}\s*(\d+(?:\.\d+)?))\s*\)?"
@@ -53,7 +70,8 @@ def _column_roles(line: Line) -> dict[str, Cell]:
     roles: dict[str, Cell] = {}
     names = _role_names()
     for cell in line.cells:
-        role = names.get(vocabulary.norm(cell.text))
+        # a header cell that wraps keeps its first line's word: 'Value /' over 'Unit'
+        role = names.get(vocabulary.norm(cell.text)) or names.get(vocabulary.norm(cell.text.rstrip(" /&:-")))
         if role is not None and role not in roles:
             roles[role] = cell
     return roles
@@ -105,6 +123,9 @@ def lab(mention: Mention, header: Line | None, panel_date: str | None, below: Li
     line = mention.line
     segment = Segment(line, mention.words[-1] + 1)
     text = _mask_dates(segment.text)
+    labelled = VALUE_LABEL.search(text)
+    if labelled:  # what comes before the label (a code, a description) is no value
+        text = " " * labelled.end() + text[labelled.end() :]
     fields = _read_value(text)
     roles = _column_roles(header) if header is not None else {}
     wrapped = below if below is not None and _wrapped(line, below, roles.get("value")) else None
@@ -153,7 +174,7 @@ def _wrapped(line: Line, below: Line, value_header: Cell | None) -> bool:
     or a comma, or a number whose unit is the only word below it."""
     if value_header is None or below.page != line.page or not line.boxes or None in (line.boxes[0], below.boxes[0]):
         return False
-    if not 0 <= below.y0 - line.y1 < 0.35 * (line.y1 - line.y0):
+    if not 0 <= below.y0 - line.y1 < WRAP_GAP * (line.y1 - line.y0):
         return False
     cell, more = _cell_under(line, value_header), _cell_under(below, value_header)
     if cell is None or more is None:
@@ -161,8 +182,10 @@ def _wrapped(line: Line, below: Line, value_header: Cell | None) -> bool:
     if re.search(r"(\b(to|than|of|and|or|with)|[,:])$", cell.text.strip()):
         return True
     unit = UNIT_RE.match(_unit_slips(more.text))
-    alone = len(below.cells) == 1 and unit is not None and unit.end() == len(_unit_slips(more.text).rstrip())
-    return alone and _read_value(cell.text).unit is None
+    only_unit = unit is not None and unit.end() == len(_unit_slips(more.text).rstrip())
+    # nothing below starts a row: other columns may wrap too (a range or a comment in words)
+    no_new_row = below.cells[0].x0 >= value_header.x0 - 40
+    return only_unit and no_new_row and _read_value(cell.text).unit is None
 
 
 def _a_phrase(text: str) -> bool:
@@ -207,9 +230,15 @@ def lab_from_row(line: Line, position: int, header: Line, panel_date: str | None
     return made
 
 
+# A unit's slash read as a letter: 'mgidl', 'ngiml', 'mmollL' ('/' taken for 'i', 'l', '1' or '|')
+SLASH_SLIP = re.compile(r"\b(mg|ng|pg|ug|µg|g|mmol|umol|nmol|mol|meq|iu|u)[il1|](dl|ml|l|ul|kg|min|h)\b", re.IGNORECASE)
+
+
 def _unit_slips(text: str) -> str:
-    """OCR slips in units, fixed in place (same length): a closing bracket read 'J' ('m[IUJ/L')."""
-    return re.sub(r"(\[[A-Za-z]{1,4}?)[J|1l](?=/)", r"\1]", text)
+    """OCR slips in units, fixed in place (same length): a closing bracket read 'J' ('m[IUJ/L'),
+    a slash read as a letter ('mgidl', 'ngiml')."""
+    text = re.sub(r"(\[[A-Za-z]{1,4}?)[J|1l](?=/)", r"\1]", text)
+    return SLASH_SLIP.sub(lambda m: f"{m.group(1)}/{m.group(2)}", text)
 
 
 def _mask_dates(text: str) -> str:
@@ -218,8 +247,37 @@ def _mask_dates(text: str) -> str:
     return re.sub(r"\b\d{1,2}:\d{2}\s*(?:[ap]m?)?\b", lambda m: " " * len(m.group()), text, flags=re.I)
 
 
+def range_phrase_words(line: Line) -> set[int]:
+    """The words of `line` that a reference range in words takes: no lab is named among them."""
+    starts, offset = [], 0
+    for word in line.words:
+        starts.append(offset)
+        offset += len(word) + 1
+    text = " ".join(line.words)
+    taken: set[int] = set()
+    for match in RANGE_PHRASE.finditer(text):
+        taken |= {i for i, start in enumerate(starts) if match.start() <= start < match.end()}
+    return taken
+
+
+def _range_in_words(text: str) -> tuple[str, str | None, str | None]:
+    """`text` with a range in words blanked out, the range ('3.5-10.5', '<150') and its unit."""
+    match = RANGE_PHRASE.search(text)
+    if match is None:
+        return text, None, None
+    if match.group(1) is not None:
+        printed = f"{match.group(1)}-{match.group(2)}"
+    else:
+        printed = f"{match.group(3)}{match.group(4)}"
+    unit = UNIT_RE.match(_unit_slips(" " + match.group(5))) if match.group(5) else None
+    unit_text = UNIT_NOISE.sub("", unit.group(1)) if unit and unit.group(1).lower() not in NOT_UNITS else None
+    blanked = text[: match.start()] + " " * (match.end() - match.start()) + text[match.end() :]
+    return blanked, printed, unit_text
+
+
 def _read_value(text: str) -> _Reading:
     fields = _Reading()
+    text, worded_range, worded_unit = _range_in_words(text)
     # A range printed right after the test name: 'BUN [4-18 mg/dL] 8 mg/dL', 'WBC (4.3-10.8) 6.7'
     leading = re.match(r"^[\s\-:,]*(?:[A-Za-z]+,?\s+){0,2}[\[(]([^\])]*\d[^\])]*)[\])]", text)
     range_unit = None
@@ -245,14 +303,19 @@ def _read_value(text: str) -> _Reading:
         after = value.end()
         unit = UNIT_RE.match(_unit_slips(text[after:]))
         if unit and unit.group(1).lower() not in NOT_UNITS:
-            fields.unit = unit.group(1).replace(" ", "")  # 'x10E 3/uL': OCR split the unit
+            fields.unit = UNIT_NOISE.sub("", unit.group(1).replace(" ", ""))  # 'x10E 3/uL': OCR split the unit
             after += unit.end()
         else:
-            fields.unit = range_unit  # 'WBC (4.3-10.8 10+3/ul) 6.7': the unit printed with the range
+            # 'WBC (4.3-10.8 10+3/ul) 6.7', 'Na 140 ... Normal range is 135 to 145 mmol/L': the
+            # unit printed with the range
+            fields.unit = range_unit or worded_unit
     else:
+        fields.reference_range = worded_range
         return fields
     rest = text[after:]
     found_range = RANGE_RE.search(rest)
+    if worded_range and not fields.reference_range:
+        fields.reference_range = worded_range
     if found_range and not fields.reference_range:
         fields.reference_range = _range_text(found_range)
     for word in re.findall(r"[A-Za-z]+", rest):

@@ -1,6 +1,7 @@
 """What the extraction passes produce: the encounters and records `run_passes` returns.
 
-    Extraction = {"encounters": [Encounter, ...], "records": Records}
+    Extraction = {"document_kind": "clinical_record" | "not_clinical", "encounters": [Encounter, ...],
+                  "records": Records}
     Records    = {"medications": [Medication, ...], "labs": [Lab, ...], "vitals": [Vital, ...],
                   "conditions": [...], "allergies": [...], "immunizations": [...], "procedures": [...]}
 
@@ -175,6 +176,9 @@ RECORD_KINDS: tuple[str, ...] = tuple(Records.__annotations__)  # medications, l
 
 
 class Extraction(TypedDict):
+    # clinical_record, or not_clinical (a paper, a form, a letter of no patient: no encounter and
+    # no record is read from it); "" for a document the passes have not run on
+    document_kind: str
     encounters: list[Encounter]
     records: Records
 

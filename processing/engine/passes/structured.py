@@ -203,12 +203,20 @@ def allergy(mention: Mention) -> Allergy:
     return {**own, **mention_fields(mention, rest.words)}
 
 
+# First cells of an allergy table that name a column or say nothing: no substance
+NOT_A_SUBSTANCE = re.compile(
+    r"^(allergen|substance|agent|name|reactions?|onset|status|severity|type|date|comments?|notes?|"
+    r"not (indicated|available|applicable|recorded)|none|unknown|no information)\b",
+    re.IGNORECASE,
+)
+
+
 def allergy_from_row(line: Line, ctx: Context) -> Allergy | None:
     """A row of an allergy table whose first cell names no known substance (a trial drug)."""
     if len(line.cells) < 2 or not re.search(r"[A-Za-z]{3}", line.cells[0].text):
         return None
     first = line.cells[0]
-    if dates.find_dates(first.text) or re.search(r"^(allergen|substance|agent|name|reactions?)\b", first.text, re.I):
+    if dates.find_dates(first.text) or NOT_A_SUBSTANCE.search(first.text):
         return None
     rest_tokens = list(vocabulary.norm_tokens(" ".join(c.text for c in line.cells[1:])))
     reactions = [" ".join(rest_tokens[s:e]) for s, e, _ in vocabulary.conditions().find(rest_tokens)]

@@ -16,12 +16,16 @@ from processing.engine.passes.records import Vital, VitalReading
 from processing.engine.passes.rows import Segment, clean_number, record_fields
 
 VITAL_VALUE = re.compile(
-    r"^\s*[:=]?\s*(?:(\d{2,3})\s*/\s*(\d{2,3})|(\d+(?:\.\d+)?)\.?(?:\s*'\s*(\d{1,2})\s*\"?)?)\s*"
-    r"(mm\s*\[?hg\]?|mmhg|°\s*[fc]|deg\s*[fc]|[fc]\b|/min|bpm|breaths/min|%|kg/m[2²?]|kg/m\^2|m[2²?]|kg|[li]bs?|cm"
-    r"|inches|in\b|m\b|/10)?",
+    r"^[\s:=\"'\u201c\u201d\u2018\u2019\u2014\u2013~|_-]*(?:(\d{2,3})(?:\.0)?\s*/\s*(\d{1,3})(?:\.0)?(?!\d)|(\d+(?:\.\d+)?)\.?(?:\s*'\s*(\d{1,2})\s*\"?)?)\s*"
+    r"(mm\s*\[?hg\]?|mmhg|°\s*[fc]|deg\s*[fc]|\[deg[fc]\]|\[in_(?:us|i)\]|\[[li1]b_av\]|[fc]\b|/min|bpm|breaths/min|%"
+    r"|kg[/il1]m[2²?]|kg/m\^2|m[2²?]|kg|[li]bs?|cm|inches|in\b|m\b|/10)?",
     re.I,
 )
-UNIT_NAMES = {"ib": "lb", "ibs": "lb", "lbs": "lb", "inches": "in", "°f": "F", "degf": "F", "°c": "C", "degc": "C"}
+# printed as spelled, UCUM codes ('[in_us]', '[lb_av]', '[degF]') and OCR's 'Ibs' among them
+UNIT_NAMES = {
+    "ib": "lb", "ibs": "lb", "lbs": "lb", "inches": "in", "°f": "F", "degf": "F", "°c": "C", "degc": "C",
+    "[in_us]": "in", "[in_i]": "in", "[lb_av]": "lb", "[ib_av]": "lb", "[1b_av]": "lb", "[degf]": "F", "[degc]": "C",
+}  # fmt: skip
 # OCR reads the letter O of 'O2' as a zero: 'SpO2' -> 'Sp02', 'O2 Sat' -> '02 Sat'
 O2_SLIPS = {"02": "o2"}  # and "sp02" -> "spo2": see layout.O_READ_AS_ZERO
 # A column x taken from a run-on header word is an estimate (by letters): allow this much slack
@@ -92,7 +96,17 @@ def vitals_in_line(line: Line, section: str, dated: list[tuple[float, float, str
         words = list(range(line.tokens[s].word, line.tokens[e - 1].word + 1))
         segment = Segment(line, words[-1] + 1)
         parsed = _vital(entry.canonical, segment.text)
+        if parsed is None:  # a speck OCR read as a cell ('3', '—') between the name and its reading
+            segment, parsed = _past_specks(line, words[-1], entry.canonical, segment)
         if parsed is None:
+            ctx = context.assess(tokens, s, e, section)
+            for when, start, end, reading in _dated_readings(entry.canonical, segment.text):
+                found.append(
+                    {**reading, "date": when, **record_fields(line, words + segment.words_in(start, end), ctx)}
+                )
+            labelled = _labelled_reading(entry.canonical, segment.text) if section == "vitals" else None
+            if labelled is not None:
+                add(words + segment.words_in(labelled[0], labelled[1]), ctx, labelled[2])
             continue
         ctx = context.assess(tokens, s, e, section)
         end = parsed.end
@@ -105,6 +119,63 @@ def vitals_in_line(line: Line, section: str, dated: list[tuple[float, float, str
                     break
                 add(cell.words, ctx, more.reading)
     return found
+
+
+# 'Height - Nov 1, 2011: 69 inches; August 6, 2012: 69 inches': readings after their dates, as
+# a letter writes a table of one column per date
+_SEPARATOR = re.compile(r"[\s\-\u2013:;,]*")
+# 'Value: 31.8; Unit: kg/m2': a record written as labelled fields
+_LABELLED = re.compile(
+    r"\bvalue\s*[:=]\s*([<>]?\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)?)(?:[;,]\s*units?\s*[:=]\s*(\S+))?", re.I
+)
+
+
+def _dated_readings(kind: str, text: str) -> list[tuple[str, int, int, VitalReading]]:
+    """(date, start, end, reading) of each 'date: value' after a vital's name."""
+    found: list[tuple[str, int, int, VitalReading]] = []
+    at = 0
+    while True:
+        at = _past_separators(text, at)
+        printed = dates.find_dates(text[at : at + 40])
+        if not printed or printed[0].start != 0:
+            return found
+        start = at
+        at += printed[0].end
+        at = _past_separators(text, at)
+        parsed = _vital(kind, text[at:])
+        if parsed is None:
+            return found
+        found.append((printed[0].iso, start, at + parsed.end, parsed.reading))
+        at += parsed.end
+
+
+SPECK_CELL = re.compile(r"[^A-Za-z]{1,3}")
+
+
+def _past_specks(line: Line, last_word: int, kind: str, segment: Segment) -> tuple[Segment, _Read | None]:
+    """The reading in the first cell after the name that is more than a speck or two."""
+    for cell in line.cells:
+        if cell.words[0] <= last_word:
+            continue
+        if SPECK_CELL.fullmatch(cell.text.strip()):
+            continue
+        after = Segment(line, cell.words[0])
+        parsed = _vital(kind, after.text)
+        return (after, parsed) if parsed is not None else (segment, None)
+    return segment, None
+
+
+def _past_separators(text: str, at: int) -> int:
+    separators = _SEPARATOR.match(text, at)
+    return separators.end() if separators else at
+
+
+def _labelled_reading(kind: str, text: str) -> tuple[int, int, VitalReading] | None:
+    match = _LABELLED.search(text)
+    if match is None:
+        return None
+    parsed = _vital(kind, f"{match.group(1)} {match.group(2) or ''}")
+    return (match.start(), match.end(), parsed.reading) if parsed is not None else None
 
 
 def table_columns(header: list[Line]) -> list[Column]:
@@ -120,6 +191,7 @@ def table_columns(header: list[Line]) -> list[Column]:
         for w, b in zip(header[0].words, header[0].boxes, strict=True)
         if b
     ]
+    first = [part for word in first for part in _split_camel_case(word, names)]
     words = [part for word in _join_broken(first, names) for part in _split_run_on(word, names)]
     for extra in header[1:]:
         for text, box in zip(extra.words, extra.boxes, strict=True):
@@ -147,6 +219,28 @@ def table_columns(header: list[Line]) -> list[Column]:
             columns.append((words[i].x0, None, words[i].slack))
             i += 1
     return columns
+
+
+def _split_camel_case(word: _HeaderWord, names: vocabulary.PhraseIndex) -> list[_HeaderWord]:
+    """A header printed without spaces ('RespiratoryRate', 'SystolicBP', 'BodyTemperature'):
+    split where a lower-case letter meets a capital, when the pieces name a vital and the
+    word itself does not ('SpO2' stays whole)."""
+    text = word.text
+    if names.phrases.get(vocabulary.norm_tokens(text)) is not None:
+        return [word]
+    cuts = [m.start() for m in re.finditer(r"(?<=[a-z])(?=[A-Z])", text)]
+    pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    if not cuts or min(len(p) for p in pieces) < 2:
+        return [word]
+    if names.phrases.get(vocabulary.norm_tokens(" ".join(pieces))) is None and not any(
+        names.phrases.get(vocabulary.norm_tokens(p)) for p in pieces
+    ):
+        return [word]
+    width = (word.x1 - word.x0) / len(text)
+    return [
+        _HeaderWord(word.x0 + width * a, word.x0 + width * b, piece, word.slack if a == 0 else ESTIMATE_SLACK)
+        for a, b, piece in zip([0, *cuts], [*cuts, len(text)], pieces, strict=True)
+    ]
 
 
 def _join_broken(words: list[_HeaderWord], names: vocabulary.PhraseIndex) -> list[_HeaderWord]:
@@ -257,6 +351,7 @@ def _vital(kind: str, text: str) -> _Read | None:
         unit = "mmHg"
     if unit:
         unit = re.sub(r"m[²?]$", "m2", unit)  # a superscript '²', which OCR may read '?'
+        unit = re.sub(r"^kg[il1]m", "kg/m", unit)  # a slash OCR read as a letter: 'kgim2'
         unit = UNIT_NAMES.get(unit.lower().replace(" ", ""), unit)  # 'Ibs' is OCR's 'lbs'
     measured: VitalReading = {
         "type": kind,
