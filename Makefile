@@ -18,6 +18,8 @@ test:
 	scripts/services.sh postgres
 	scripts/services.sh redis
 	scripts/services.sh s3
+	scripts/services.sh rabbitmq
+	scripts/services.sh pgbouncer
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports
 	.venv/bin/mypy

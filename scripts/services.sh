@@ -4,6 +4,10 @@
 #        scripts/services.sh postgres     PostgreSQL on 127.0.0.1:5432 for the test suite
 #        scripts/services.sh s3           an S3 server (SeaweedFS) at EXORA_S3_ENDPOINT_URL, for the
 #                                         tests and for trying EXORA_STORAGE=s3 on one machine
+#        scripts/services.sh rabbitmq     RabbitMQ on 127.0.0.1:5672 with its management API (15672),
+#                                         for EXORA_BROKER=rabbitmq on one machine and the tests
+#        scripts/services.sh pgbouncer    PgBouncer in transaction mode on 127.0.0.1:EXORA_PGBOUNCER_PORT
+#                                         (6432) in front of the PostgreSQL on 127.0.0.1:5432
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data_dir="${EXORA_DATA_DIR:-$PWD/data}"
@@ -56,5 +60,53 @@ JSON
       -s3 -s3.port="$port" -s3.config="$dir/s3.json" > "$dir/weed.log" 2>&1 &
     for _ in $(seq 100); do s3_up && exit 0; sleep 0.2; done
     echo "SeaweedFS did not answer at $endpoint (log: $dir/weed.log)" >&2; exit 1 ;;
-  *) echo "usage: $0 redis|postgres|s3" >&2; exit 2 ;;
+  rabbitmq)
+    port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+    if ! port_open 5672; then
+      command -v rabbitmq-server >/dev/null || { echo "RabbitMQ is not installed; run scripts/setup.sh test" >&2; exit 1; }
+      echo "Starting rabbitmq-server"
+      rabbitmq-server -detached
+      for _ in $(seq 150); do port_open 5672 && break; sleep 0.2; done
+      port_open 5672 || { echo "RabbitMQ did not answer on 127.0.0.1:5672" >&2; exit 1; }
+    fi
+    # The queue figures come from the management API.
+    if ! port_open 15672; then
+      echo "Enabling RabbitMQ's management plugin"
+      rabbitmq-plugins enable rabbitmq_management >/dev/null
+      for _ in $(seq 150); do port_open 15672 && exit 0; sleep 0.2; done
+      echo "RabbitMQ's management API did not answer on 127.0.0.1:15672" >&2; exit 1
+    fi ;;
+  pgbouncer)
+    port="${EXORA_PGBOUNCER_PORT:-6432}"
+    if pg_isready -q -h 127.0.0.1 -p "$port" 2>/dev/null; then exit 0; fi
+    command -v pgbouncer >/dev/null || { echo "PgBouncer is not installed; run scripts/setup.sh test" >&2; exit 1; }
+    # PgBouncer will not run as root: as root, it runs as postgres, which must read its files.
+    user=$(id -un); [ "$(id -u)" -eq 0 ] && user=postgres
+    dir="${TMPDIR:-/tmp}/exora-pgbouncer-$port"
+    mkdir -p "$dir"
+    echo '"postgres" ""' > "$dir/users.txt"
+    # Any database name goes to the same server, so each test database is reachable. Trust is
+    # for this local test set-up only: a deployment's PgBouncer authenticates its clients.
+    cat > "$dir/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=5432
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/users.txt
+admin_users = postgres
+pool_mode = transaction
+max_client_conn = 2000
+default_pool_size = 20
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+    chown -R "$user" "$dir"
+    echo "Starting PgBouncer on port $port (transaction pooling; files in $dir)"
+    if [ "$(id -u)" -eq 0 ]; then pgbouncer -d -u "$user" "$dir/pgbouncer.ini"; else pgbouncer -d "$dir/pgbouncer.ini"; fi
+    for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 -p "$port" && exit 0; sleep 0.2; done
+    echo "PgBouncer did not answer on 127.0.0.1:$port (log: $dir/pgbouncer.log)" >&2; exit 1 ;;
+  *) echo "usage: $0 redis|postgres|s3|rabbitmq|pgbouncer" >&2; exit 2 ;;
 esac

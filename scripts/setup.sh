@@ -20,6 +20,10 @@ command -v curl >/dev/null || need+=(curl)
 if [ "$purpose" = "test" ]; then
   command -v chromium >/dev/null || need+=(chromium)
   command -v psql >/dev/null || need+=(postgresql)
+  # The fleet's engines, which the tests run Exora against: PgBouncer, and RabbitMQ unless one
+  # answers already.
+  command -v pgbouncer >/dev/null || need+=(pgbouncer)
+  command -v rabbitmq-server >/dev/null || (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null || need+=(rabbitmq-server)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -11,9 +11,6 @@ os.environ.setdefault("EXORA_DATA_DIR", tempfile.mkdtemp(prefix="exora-test-data
 os.environ.setdefault("EXORA_BROKER", "stub")
 # In-process workers renew leases but leave recovery to the tests that exercise it.
 os.environ.setdefault("EXORA_RECOVERY_INTERVAL_SECONDS", "0")
-# Worker threads open their own connections: closing them after each use lets pytest-django
-# drop the test database at the end.
-os.environ.setdefault("EXORA_DB_CONN_MAX_AGE", "0")
 # Socket events go to a Redis database of their own, under a prefix of this run.
 os.environ.setdefault("EXORA_EVENTS_REDIS_URL", "redis://127.0.0.1:6379/11")
 os.environ.setdefault("EXORA_EVENTS_PREFIX", f"exora-test-{os.getpid()}")

@@ -3,7 +3,8 @@
 `DATABASE_URL` and `REDIS_URL` follow the usual conventions; everything else is `EXORA_*`
 (exora/env.py parses them, typed). One module per concern:
 
-    django       Django itself: data dir, secret key, apps, database, templates, API, logging
+    django       Django itself: data dir, secret key, apps, templates, API, logging
+    database     PostgreSQL (or SQLite), its pool, PgBouncer
     processing   reading pages: limits, OCR, workers and their sizes, lanes, leases, the node
     storage      where files live: local disk (default) or an S3 bucket; the workers' cache
     broker       Dramatiq's broker, the channel layer, the socket events
@@ -12,6 +13,7 @@
 """
 
 from exora.settings.broker import *  # noqa: F403
+from exora.settings.database import *  # noqa: F403
 from exora.settings.django import *  # noqa: F403
 from exora.settings.fleet import *  # noqa: F403
 from exora.settings.operations import *  # noqa: F403

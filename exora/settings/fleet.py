@@ -7,7 +7,8 @@ refused with a message saying why, rather than failing later one request at a ti
 from django.core.exceptions import ImproperlyConfigured
 
 from exora import env
-from exora.settings.django import DATABASES, EXORA_SECRET_KEY
+from exora.settings.database import DATABASES
+from exora.settings.django import EXORA_SECRET_KEY
 from exora.settings.storage import EXORA_S3_BUCKET, EXORA_STORAGE
 
 EXORA_SEVERAL_HOSTS = env.get_bool("EXORA_SEVERAL_HOSTS", EXORA_STORAGE == "s3")
