@@ -1,11 +1,11 @@
 """How fast a change of the queue reaches every open socket, and how good the ETA is.
 
 fanout (default): `--documents` queued documents of as many users, each user with one socket
-open to a real daphne (exora.asgi) over the real Redis channel layer. Then `--changes` times:
+open to a real web process (`manage.py runweb`, one process) over the real Redis channel layer. Then `--changes` times:
 the head document starts (a page starts being read, as a worker would note it), and
 `documents.events.queue_changed()` is called, as after commit in production. Measured:
   latency  from the call to the last socket receiving its new position: p50 and p95
-  cpu      CPU seconds the daphne process spent per change (psutil)
+  cpu      CPU seconds the web process spent per change (psutil)
 Changes are 1.5 s apart: each socket sends at most one message per document per second.
 
 eta (`--eta`): `--batch` one-page documents uploaded at once for real workers
@@ -71,9 +71,14 @@ def free_port() -> int:
         return port
 
 
-def start(args: list[str], log: str) -> "subprocess.Popen[bytes]":
+def start(args: list[str], log: str, **env: str) -> "subprocess.Popen[bytes]":
     return subprocess.Popen(
-        args, cwd=REPO, env={**os.environ}, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True
+        args,
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -128,7 +133,7 @@ def start_head(documents: "list[Document]", index: int) -> None:
 
 
 async def fanout(
-    port: int, documents: "list[Document]", cookies: list[str], changes: int, daphne: "subprocess.Popen[bytes]"
+    port: int, documents: "list[Document]", cookies: list[str], changes: int, web: "subprocess.Popen[bytes]"
 ) -> dict[str, list[float]]:
     import psutil
     import websockets
@@ -162,7 +167,7 @@ async def fanout(
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=300)
     print(f"{len(cookies)} sockets open with their snapshot in {time.perf_counter() - started:.1f} s")
 
-    server = psutil.Process(daphne.pid)
+    server = psutil.Process(web.pid)
     latencies: list[float] = []
     cpu: list[float] = []
     published: list[float] = []
@@ -196,22 +201,22 @@ def run_fanout(options: argparse.Namespace) -> None:
 
     documents = list(Document.objects.select_related("job").order_by("job__enqueued_at"))
     port = free_port()
-    daphne = start(
-        [str(Path(sys.executable).parent / "daphne"), "-p", str(port), "exora.asgi:application"],
-        "/tmp/bench-daphne.log",
+    # One web process (runweb execs uvicorn, which then serves in this very process).
+    web = start(
+        [sys.executable, "manage.py", "runweb"], "/tmp/bench-web.log", EXORA_PORT=str(port), EXORA_WEB_PROCESSES="1"
     )
     time.sleep(3)
     try:
-        result = asyncio.run(fanout(port, documents, cookies, options.changes, daphne))
+        result = asyncio.run(fanout(port, documents, cookies, options.changes, web))
     finally:
-        daphne.terminate()
-        daphne.wait(10)
+        web.terminate()
+        web.wait(10)
     latencies = sorted(result["latencies"])
     p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
     print(
         f"\n{options.documents} documents queued, {options.documents} sockets, {options.changes} queue changes:\n"
         f"  latency to the last socket  p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms\n"
-        f"  daphne CPU per change       {statistics.mean(result['cpu']) * 1000:.0f} ms\n"
+        f"  web CPU per change          {statistics.mean(result['cpu']) * 1000:.0f} ms\n"
         f"  of the latency, publishing  p50 {statistics.median(result['published']) * 1000:.0f} ms "
         "(counting the queue, the payloads, the group messages)"
     )

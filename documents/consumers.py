@@ -50,7 +50,7 @@ class DocumentStatusConsumer(AsyncJsonWebsocketConsumer):
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every handler, through a hop to a
-        # worker thread: 28% of daphne's CPU with 1,000 sockets open. A status event touches
+        # worker thread: 28% of the web process's CPU (daphne then) with 1,000 sockets open. A status event touches
         # no database; the handlers that do go through database_sync_to_async, which closes
         # them itself.
         if message["type"] == events.EVENT_TYPE:

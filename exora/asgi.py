@@ -1,4 +1,4 @@
-"""The ASGI application the service runs (daphne): HTTP through Django, WebSockets through Channels."""
+"""The ASGI application `manage.py runweb` serves: HTTP through Django, WebSockets through Channels."""
 
 import os
 

@@ -58,9 +58,9 @@ DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 EXORA_EVENTS_REDIS_URL = env.get_str("EXORA_EVENTS_REDIS_URL", REDIS_URL)
 # Keys and group names start with this, so test runs side by side never hear each other.
 EXORA_EVENTS_PREFIX = env.get_str("EXORA_EVENTS_PREFIX", "exora")
-# "pubsub" pushes each group message to the daphne process holding the socket (Redis
+# "pubsub" pushes each group message to the web process holding the socket (Redis
 # pub/sub); "lists" (channels_redis' core layer) keeps messages in Redis lists, which every
-# daphne process drains one round trip per message: slower when one change goes to 1,000
+# web process drains one round trip per message: slower when one change goes to 1,000
 # sockets (benchmarks/sockets_fanout.py). Nothing is lost by pub/sub that matters here: a
 # socket that reconnects gets a fresh snapshot.
 EXORA_CHANNEL_LAYER = env.get_choice("EXORA_CHANNEL_LAYER", "pubsub", ("pubsub", "lists"))
@@ -76,7 +76,7 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # Every socket of one daphne process shares one Redis list, and a message beyond the
+            # Every socket of one web process shares one Redis list, and a message beyond the
             # capacity is dropped silently: the default (100) lost most of a change sent to 1,000.
             "CONFIG": {
                 "hosts": [EXORA_EVENTS_REDIS_URL],

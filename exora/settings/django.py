@@ -1,13 +1,12 @@
-"""Django itself: where data lives, the secret key, apps, middleware, the database, templates,
-static files, sign-in, uploads, the API, e-mail and logging."""
+"""Django itself: where data lives, the secret key, apps, middleware, templates, static files,
+sign-in, uploads, the API, e-mail and logging."""
 
 import secrets
 from pathlib import Path
 
-import dj_database_url
 import django_stubs_ext
 
-from exora import env
+from exora import env, hosts
 
 # Generic classes of Django's (ModelAdmin[Document], QuerySet[Page]) subscriptable at run time,
 # as the type checker reads them.
@@ -39,11 +38,20 @@ SECRET_KEY = _secret_key()
 DEBUG = env.get_bool("EXORA_DEBUG", False)
 ALLOWED_HOSTS = env.get_list("EXORA_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.get_list("EXORA_CSRF_TRUSTED_ORIGINS", [])
+# The web server (`manage.py runweb`): where it listens, and how many processes serve.
+EXORA_HOST = env.get_str("EXORA_HOST", "127.0.0.1")
+EXORA_PORT = env.get_int("EXORA_PORT", 8000, minimum=1)
+EXORA_WEB_PROCESSES = env.get_int("EXORA_WEB_PROCESSES", hosts.usable_cpus(), minimum=1)
+# Behind a proxy that ends TLS (an Ingress, a load balancer), the header it sets to say the
+# request came over https, e.g. X-Forwarded-Proto: only set it when the proxy always sets or
+# overwrites that header, or a client could claim https itself.
+EXORA_PROXY_SSL_HEADER = env.get_str("EXORA_PROXY_SSL_HEADER", "")
+if EXORA_PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + EXORA_PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
 EXORA_ADMIN_USER = env.get_str("EXORA_ADMIN_USER", "admin")
 EXORA_ADMIN_PASSWORD = env.get_str("EXORA_ADMIN_PASSWORD", "")  # empty: a random one is printed
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -90,27 +98,6 @@ TEMPLATES = [
         },
     },
 ]
-
-DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{DATA_DIR / 'exora.sqlite3'}",
-        conn_max_age=env.get_int("EXORA_DB_CONN_MAX_AGE", 600, minimum=0),
-        conn_health_checks=True,
-    )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web server read while a worker writes; the init command applies it to
-    # every new connection.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    }
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # The queue's aggregate query has a large estimated cost, so PostgreSQL's JIT compiled it
-    # every time: 35 ms of compiling for a 1 ms query. Short OLTP queries never gain from it.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -166,5 +153,4 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.get_str("EXORA_LOG_LEVEL", "INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}},
 }

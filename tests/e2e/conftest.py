@@ -1,4 +1,4 @@
-"""Real processes for end-to-end tests: a Dramatiq worker pool and the daphne web server.
+"""Real processes for end-to-end tests: a Dramatiq worker pool and the web server (`runweb`).
 
 Both run against the test database (so tests use `transactional_db`: only committed rows are
 visible to another process), a dedicated Redis database flushed for each test, and the same
@@ -197,8 +197,9 @@ class WorkerPool:
 
 
 class WebServer:
-    """daphne serving `exora.asgi:application` on a free local port; `launcher` wraps its command
-    (to run it on a host of its own: tests/e2e/hosts.py)."""
+    """`manage.py runweb` (uvicorn) with `processes` processes on a free local port; `launcher`
+    wraps its command (to run it on a host of its own: tests/e2e/hosts.py). Its access log goes
+    to its own log."""
 
     def __init__(
         self,
@@ -206,15 +207,15 @@ class WebServer:
         log_dir: Path,
         diagnostics: E2EProcesses,
         launcher: Callable[[list[str]], list[str]] | None = None,
-        name: str = "daphne",
-        access_log: str | None = None,
+        name: str = "web",
+        processes: int = 1,
     ) -> None:
         self.env = env
         self.log_dir = log_dir
         self._diagnostics = diagnostics
         self.launcher = launcher or (lambda args: args)
         self.name = name
-        self.access_log = access_log
+        self.processes = processes
         self.process: ManagedProcess | None = None
         self.port: int | None = None
 
@@ -231,13 +232,13 @@ class WebServer:
         # A free port can be taken between choosing and binding it: try another then.
         for _attempt in range(3):
             self.port = _free_port()
-            process.args = self.launcher([
-                str(BIN_DIR / "daphne"),
-                "-b", "127.0.0.1",
-                "-p", str(self.port),
-                "--access-log", self.access_log or str(self.log_dir / f"{log_name}-access.log"),
-                "exora.asgi:application",
-            ])  # fmt: skip
+            process.env = {
+                **self.env,
+                "EXORA_HOST": "127.0.0.1",
+                "EXORA_PORT": str(self.port),
+                "EXORA_WEB_PROCESSES": str(self.processes),
+            }
+            process.args = self.launcher([sys.executable, "manage.py", "runweb"])
             process.start()
             if self._wait_until_answering(timeout):
                 return
@@ -246,7 +247,7 @@ class WebServer:
             if "Address already in use" not in process.output_since_start():
                 break
         process.stop()
-        pytest.fail(f"daphne did not answer on {self.base_url}\n\n{self._diagnostics.logs()}", pytrace=False)
+        pytest.fail(f"{self.name} did not answer on {self.base_url}\n\n{self._diagnostics.logs()}", pytrace=False)
 
     def _wait_until_answering(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -299,7 +300,7 @@ def e2e_redis() -> str:
 
 @pytest.fixture(scope="session")
 def collected_static() -> Path:
-    """STATIC_ROOT filled by collectstatic, as `make run` does, for WhiteNoise in daphne to serve."""
+    """STATIC_ROOT filled by collectstatic, as `make run` does, for WhiteNoise in the web server to serve."""
     call_command("collectstatic", interactive=False, verbosity=0)
     return Path(settings.STATIC_ROOT)
 
@@ -319,8 +320,6 @@ def e2e_env(transactional_db, e2e_redis, collected_static) -> dict[str, str]:
         "EXORA_BROKER": "redis",
         "REDIS_URL": e2e_redis,
         "EXORA_DATA_DIR": os.environ["EXORA_DATA_DIR"],
-        # Connections kept as in production (the test process closes its own after use).
-        "EXORA_DB_CONN_MAX_AGE": "600",
         "EXORA_WORKERS": "2",
         "EXORA_WORKER_THREADS": "1",
         # Recovery as in production, on a shorter clock so fault tests finish in minutes.

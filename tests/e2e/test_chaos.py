@@ -1,7 +1,7 @@
 """Nothing lost, nothing stuck: real worker processes killed, Redis flushed, PostgreSQL cut off.
 
 Each test uploads a batch of 20 real scanned documents (210 pages, 1 to 20 pages each)
-through the API of a real daphne, lets real `runworkers` processes read them over the real
+through the API of a real web server (runweb), lets real `runworkers` processes read them over the real
 Redis and PostgreSQL, breaks something in the middle, and checks that every document still
 completes with every page stored exactly once. The workers run with a 6 s lease and a 1 s
 recovery interval (tests/e2e/conftest.py): production uses 30 s and 5 s.

@@ -1,4 +1,4 @@
-"""An operator's view: headless Chromium signs in to /ops/ on a real daphne with a week of
+"""An operator's view: headless Chromium signs in to /ops/ on a real web server (runweb) with a week of
 data and queued messages in Redis, sees the charts, and the page polls only while visible."""
 
 from datetime import timedelta

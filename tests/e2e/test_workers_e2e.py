@@ -1,4 +1,4 @@
-"""Uploads through the API of a real daphne, read by real rundramatiq workers over Redis."""
+"""Uploads through the API of a real web server (runweb), read by real rundramatiq workers over Redis."""
 
 from typing import Any
 

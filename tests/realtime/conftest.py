@@ -15,7 +15,7 @@ from documents.models import Document
 from exora.asgi import application
 from processing.models import Job, Page, WorkerProcess
 
-# The real daphne and worker fixtures of the end-to-end suite, for the browser test.
+# The real web server and worker fixtures of the end-to-end suite, for the browser test.
 from tests.e2e.conftest import (  # noqa: F401
     collected_static,
     e2e_env,
