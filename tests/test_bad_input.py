@@ -1,6 +1,7 @@
 """Bad input gets a clear error at upload, costs nothing else, and is checked again in the worker."""
 
 import io
+import uuid
 from pathlib import Path
 
 import pikepdf
@@ -138,8 +139,9 @@ def test_repairable_pdfs_are_accepted_and_read(api_client, stub_broker, stub_wor
 
 
 def test_file_damaged_after_upload_fails_in_the_worker_without_retries(api_client, stub_broker, stub_worker):
-    # GIVEN an accepted upload whose stored file is then damaged on disk
-    response = upload(api_client, "good.pdf", scanned_pdf([["fine at upload"]]))
+    # GIVEN an accepted upload whose stored file is then damaged on disk (its bytes of its own:
+    # the workers' cache would otherwise hold a verified copy of them from another test)
+    response = upload(api_client, "good.pdf", scanned_pdf([["fine at upload", uuid.uuid4().hex]]))
     document = Document.objects.get(id=response.json()["id"])
     replace_stored_file(document.file.name, (DATA / "invalid.pdf").read_bytes())
     # AND a good document uploaded after it

@@ -1,4 +1,5 @@
-"""Several hosts on one machine, sharing nothing but the engines (PostgreSQL, Redis, S3).
+"""Several hosts on one machine, sharing nothing but the engines (PostgreSQL, Redis or RabbitMQ,
+S3), and what the tests ask of them.
 
 Every process of a host runs in a mount namespace of its own (`unshare --mount`), where a
 private tmpfs covers the hosts' data root and another covers /tmp: a host sees its own data
@@ -6,16 +7,26 @@ dir, cache and temporary files and nobody else's, while the code and the engines
 the network, are the same for all. A host is killed whole by killing its process group.
 """
 
+import http.cookiejar
+import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.conftest import BIN_DIR, E2EProcesses, ManagedProcess, WebServer, WorkerPool
+from documents.models import Document
+from processing import identity
+from processing.models import Page
+from tests.conftest import bucket_keys
+from tests.e2e.conftest import BIN_DIR, ApiClient, E2EProcesses, ManagedProcess, WebServer, WorkerPool
+from tests.factories import scanned_pdf
 
 # Each host mounts its own tmpfs here: the same path on every host, a different disk for each.
 HOST_ROOT = Path("/var/lib/exora-host")
 # Every host of the fleet signs sessions with the same key (exora/settings/fleet.py).
 FLEET_SECRET_KEY = "fleet-test-secret-key-shared-by-every-host-of-the-test"
+PASSWORD = "correct-horse-battery"
 
 
 def in_a_host_of_its_own(args: list[str]) -> list[str]:
@@ -34,6 +45,8 @@ class Fleet:
 
     env: dict[str, str]
     processes: E2EProcesses
+    broker: str  # redis or rabbitmq
+    database: str  # the test database's name
 
     def host_env(self, node: str, **extra: str) -> dict[str, str]:
         return {
@@ -48,27 +61,83 @@ class Fleet:
         }
 
     def web_host(self, node: str) -> WebServer:
-        """daphne on a host of its own, serving the static files it collected itself."""
+        """The web server on a host of its own, serving the static files it collected itself."""
         env = self.host_env(node)
 
-        def launch(daphne: list[str]) -> list[str]:
+        def launch(web: list[str]) -> list[str]:
             collect = f"{BIN_DIR}/python manage.py collectstatic --noinput -v 0"
-            return in_a_host_of_its_own(["sh", "-c", f'{collect} && exec "$@"', "web", *daphne])
+            return in_a_host_of_its_own(["sh", "-c", f'{collect} && exec "$@"', "web", *web])
 
-        # Its access log goes to its output: its /tmp (where pytest keeps logs) is its own.
-        server = WebServer(
-            env, self.processes.log_dir, self.processes, launcher=launch, name=f"web {node}", access_log="-"
-        )
+        server = WebServer(env, self.processes.log_dir, self.processes, launcher=launch, name=f"web {node}")
         server.start()
         return server
 
-    def worker_host(self, node: str, processes: int = 1) -> WorkerPool:
-        """`manage.py runworkers` on a host of its own, not started."""
+    def worker_host(self, node: str, processes: int = 1, queues: tuple[str, ...] = ()) -> WorkerPool:
+        """`manage.py runworkers` (of `queues` only, when given) on a host of its own, not started."""
         env = self.host_env(node, EXORA_WORKERS=str(processes))
-        args = in_a_host_of_its_own([f"{BIN_DIR}/python", "manage.py", "runworkers"])
+        only = ["--queues", *queues] if queues else []
+        args = in_a_host_of_its_own([f"{BIN_DIR}/python", "manage.py", "runworkers", *only])
         log = self.processes.log_dir / f"worker-{node}.log"
         process = self.processes.add(ManagedProcess(f"workers {node}", args, env, log))
         return WorkerPool(process, processes, self.processes)
 
 
 Launcher = Callable[[list[str]], list[str]]
+
+
+def upload_scans(api: ApiClient, documents: int, pages: int) -> list[str]:
+    ids = []
+    for n in range(1, documents + 1):
+        lines = [[f"Host test record {n} page {p} read once"] for p in range(1, pages + 1)]
+        status, body = api.upload(f"record-{n}.pdf", scanned_pdf(lines, height_in=1.0))
+        assert status == 201, body
+        ids.append(body["id"])
+    return ids
+
+
+def wait_for(condition, timeout: float, what: str, logs):
+    deadline = time.monotonic() + timeout
+    while not (found := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n\n{logs()}")
+        time.sleep(0.2)
+    return found
+
+
+def all_finished(ids: list[str]) -> bool:
+    return not Document.objects.filter(id__in=ids).exclude(status__in=Document.FINISHED).exists()
+
+
+def held_by(node: str) -> list[Page]:
+    running = Page.objects.filter(status=Page.Status.RUNNING).exclude(lease_owner="")
+    return [page for page in running if identity.node_of(page.lease_owner) == node]
+
+
+def assert_read_once_each(ids: list[str], bucket: str, logs) -> None:
+    """Every document completed, every page stored once: its own text, one image in the bucket,
+    and no crash counted against it."""
+    images = {key for key in bucket_keys(bucket) if "/pages/" in key}
+    for document in Document.objects.filter(id__in=ids):
+        assert document.status == Document.Status.COMPLETED, f"{document.error}\n{logs()}"
+        pages = list(Page.objects.filter(document=document).order_by("number"))
+        assert document.pages_done == document.page_count == len(pages)
+        for page in pages:
+            assert page.status == Page.Status.DONE and page.crash_count == 0, page
+            assert f"page {page.number} read once" in page.text
+            assert page.image.name in images
+        assert len([key for key in images if f"documents/{document.id}/" in key]) == len(pages)
+
+
+def signed_in_opener(base_url: str, username: str) -> urllib.request.OpenerDirector:
+    """A browser's session on the web host: the sign-in form, with its CSRF token."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(f"{base_url}/accounts/login/", timeout=10).read()
+    csrf = next(cookie.value for cookie in jar if cookie.name == "csrftoken")
+    form = urllib.parse.urlencode({"username": username, "password": PASSWORD, "csrfmiddlewaretoken": csrf})
+    request = urllib.request.Request(
+        f"{base_url}/accounts/login/", data=form.encode(), headers={"Referer": f"{base_url}/accounts/login/"}
+    )
+    opener.open(request, timeout=10).read()
+    assert any(cookie.name == "sessionid" for cookie in jar), "not signed in"
+    return opener

@@ -1,122 +1,29 @@
 """Several hosts that share nothing but the engines: a web host and two worker hosts, each in a
-mount namespace of its own (tests/e2e/hosts.py), with the files in an S3 bucket (SeaweedFS).
+mount namespace of its own, on Redis and on RabbitMQ, through PgBouncer (conftest.py)."""
 
-Run with the e2e clock: a 6 s lease and a 1 s recovery interval.
-"""
-
-import http.cookiejar
 import os
 import signal
 import time
-import urllib.parse
-import urllib.request
-from collections.abc import Iterator
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 
 from dashboard.models import Alert, AlertRule
-from documents.models import Document
 from processing import identity
 from processing.models import Attempt, Page, WorkerProcess
-from tests.conftest import bucket_keys
 from tests.dashboard.conftest import seed_default_rules
-from tests.e2e.conftest import ApiClient, WebServer, WorkerPool
-from tests.e2e.hosts import Fleet
-from tests.factories import scanned_pdf
+from tests.e2e.fleet.engines import pgbouncer_admin
+from tests.e2e.fleet.hosts import (
+    all_finished,
+    assert_read_once_each,
+    held_by,
+    signed_in_opener,
+    upload_scans,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.chaos]
-
-PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture
-def fleet(e2e_env, e2e_processes, s3_bucket) -> Fleet:
-    return Fleet({**e2e_env, "EXORA_S3_BUCKET": s3_bucket}, e2e_processes)
-
-
-@pytest.fixture
-def web(fleet) -> Iterator[WebServer]:
-    server = fleet.web_host("web-1")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def worker_hosts(fleet) -> Iterator[dict[str, WorkerPool]]:
-    hosts = {node: fleet.worker_host(node) for node in ("worker-a", "worker-b")}
-    for host in hosts.values():
-        host.start()
-    yield hosts
-    for host in hosts.values():
-        host.stop()
-
-
-@pytest.fixture
-def api(web) -> ApiClient:
-    user = get_user_model().objects.create_user("hosts", password=PASSWORD)
-    return ApiClient(web.base_url, Token.objects.create(user=user).key)
-
-
-def upload_scans(api: ApiClient, documents: int, pages: int) -> list[str]:
-    ids = []
-    for n in range(1, documents + 1):
-        lines = [[f"Host test record {n} page {p} read once"] for p in range(1, pages + 1)]
-        status, body = api.upload(f"record-{n}.pdf", scanned_pdf(lines, height_in=1.0))
-        assert status == 201, body
-        ids.append(body["id"])
-    return ids
-
-
-def wait_for(condition, timeout: float, what: str, logs):
-    deadline = time.monotonic() + timeout
-    while not (found := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n\n{logs()}")
-        time.sleep(0.2)
-    return found
-
-
-def all_finished(ids: list[str]) -> bool:
-    return not Document.objects.filter(id__in=ids).exclude(status__in=Document.FINISHED).exists()
-
-
-def held_by(node: str) -> list[Page]:
-    running = Page.objects.filter(status=Page.Status.RUNNING).exclude(lease_owner="")
-    return [page for page in running if identity.node_of(page.lease_owner) == node]
-
-
-def assert_read_once_each(ids: list[str], bucket: str, logs) -> None:
-    """Every document completed, every page stored once: its own text, one image in the bucket,
-    and no crash counted against it."""
-    images = {key for key in bucket_keys(bucket) if "/pages/" in key}
-    for document in Document.objects.filter(id__in=ids):
-        assert document.status == Document.Status.COMPLETED, f"{document.error}\n{logs()}"
-        pages = list(Page.objects.filter(document=document).order_by("number"))
-        assert document.pages_done == document.page_count == len(pages)
-        for page in pages:
-            assert page.status == Page.Status.DONE and page.crash_count == 0, page
-            assert f"page {page.number} read once" in page.text
-            assert page.image.name in images
-        assert len([key for key in images if f"documents/{document.id}/" in key]) == len(pages)
-
-
-def signed_in_opener(base_url: str, username: str) -> urllib.request.OpenerDirector:
-    """A browser's session on the web host: the sign-in form, with its CSRF token."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    opener.open(f"{base_url}/accounts/login/", timeout=10).read()
-    csrf = next(cookie.value for cookie in jar if cookie.name == "csrftoken")
-    form = urllib.parse.urlencode({"username": username, "password": PASSWORD, "csrfmiddlewaretoken": csrf})
-    request = urllib.request.Request(
-        f"{base_url}/accounts/login/", data=form.encode(), headers={"Referer": f"{base_url}/accounts/login/"}
-    )
-    opener.open(request, timeout=10).read()
-    assert any(cookie.name == "sessionid" for cookie in jar), "not signed in"
-    return opener
 
 
 def test_an_upload_is_read_by_both_worker_hosts_and_served_by_the_web_host(
@@ -129,7 +36,10 @@ def test_an_upload_is_read_by_both_worker_hosts_and_served_by_the_web_host(
     [document_id] = upload_scans(api, documents=1, pages=8)
     api.wait_until_finished(document_id, e2e_processes, timeout=240)
 
-    # THEN both worker hosts read its pages
+    # THEN the hosts reached PostgreSQL through PgBouncer
+    clients = [row for row in pgbouncer_admin("SHOW CLIENTS") if row["database"] == fleet.database]
+    assert len(clients) >= 3, clients  # a pool in the web host and in each worker host
+    # AND both worker hosts read its pages
     readers = {identity.node_of(a.worker) for a in Attempt.objects.filter(job__document_id=document_id, stage="page")}
     assert readers == {"worker-a", "worker-b"}, logs()
     assert_read_once_each([document_id], s3_bucket, logs)
