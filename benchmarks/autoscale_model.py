@@ -78,9 +78,6 @@ class Autoscaler:
     tolerance: float = 0.1  # the HPA's default
     scale_down_window: float = 300.0
     cooldown_seconds: float = 300.0
-    # What if the figure's backlog counted only the pages a document can have in flight (its
-    # window) rather than all its open pages? (A change to the figure, not a setting.)
-    backlog_of_windows: bool = False
     # The trigger's query averages the figure over this long (PromQL avg_over_time); 0: not.
     average_seconds: float = 300.0
 
@@ -319,15 +316,14 @@ class Simulation:
         while self.served and (len(self.served) > SERVICE_HISTORY or self.served[0][0] <= now - HOUR):
             self.served_total -= self.served.popleft()[1]
         per_document = self.pages_seen / self.docs_seen if self.docs_seen else 1.0
-        open_pages = sum(self.docs[i].pages - self.docs[i].done for i in self.reading)
-        if self.scaler is not None and self.scaler.backlog_of_windows:
-            window = self.service.window
-            open_pages = sum(min(self.docs[i].pages - self.docs[i].done, window) for i in self.reading)
-            per_document = min(per_document, window)
+        window = self.service.window
+        open_pages = [self.docs[i].pages - self.docs[i].done for i in self.reading]
+        in_line = sum(min(open_of_one, window) for open_of_one in open_pages)
         return {
             "arrival_pages_per_second": sum(p for _, p in self.arrived) / ARRIVAL_WINDOW,
             "service_seconds_per_page": self.served_total / len(self.served) if self.served else None,
-            "backlog_pages": round(open_pages + self.waiting_to_start * per_document, 1),
+            "backlog_pages": round(sum(open_pages) + self.waiting_to_start * per_document, 1),
+            "pages_in_line": round(in_line + self.waiting_to_start * min(per_document, window), 1),
             "pages_per_document": round(per_document, 2),
         }
 

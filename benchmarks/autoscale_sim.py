@@ -145,7 +145,6 @@ VARIANTS: tuple[tuple[str, dict[str, float | bool]], ...] = (
     ("figure's target 120 s", {"target_wait": 120.0}),
     ("threshold 3 (a pod counts for 3)", {"threshold": 3.0}),
     ("threshold 5 (a pod counts for 5)", {"threshold": 5.0}),
-    ("backlog of windows (figure changed)", {"backlog_of_windows": True}),
 )
 
 

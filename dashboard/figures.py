@@ -124,7 +124,8 @@ class FailureGroup(TypedDict):
 class Measurements(TypedDict):
     arrival_pages_per_second: float
     service_seconds_per_page: float | None  # None: no page read recently
-    backlog_pages: float
+    backlog_pages: float  # every page not read yet, queued documents at the average size
+    pages_in_line: float  # of those, the ones a new upload waits behind (each document's window)
     pages_per_document: float
 
 

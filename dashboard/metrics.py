@@ -85,6 +85,7 @@ class SnapshotCollector:
         capacity = self.data.get("capacity", {})
         for name, key, text in (
             ("exora_backlog_pages", "backlog_pages", "Pages waiting to be read, queued documents at average size."),
+            ("exora_pages_in_line", "pages_in_line", "Of those, the ones a new upload waits behind (windows)."),
             ("exora_backlog_seconds", "backlog_seconds", "Page-weighted backlog: waiting pages x seconds per page."),
             ("exora_page_service_seconds", "service_seconds_per_page", "Mean seconds a page occupies a worker."),
             ("exora_arrival_pages_per_second", "arrival_pages_per_second", "Pages arriving, over 15 minutes."),

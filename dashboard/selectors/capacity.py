@@ -6,8 +6,12 @@ by pages: a queue of three 300-page documents is not a short queue.
 workers needed = the most of
   - steady state: the fewest threads c for which an M/M/c queue (Erlang C) with the measured
     arrival rate and service time keeps the mean wait under the target, and
-  - the backlog: enough threads to read the pages waiting now within the target wait
-    while new ones keep arriving;
+  - the line: enough threads to start, within the target wait, the pages a new upload would
+    find ahead of it, while new ones keep arriving. That is each document's window of pages
+    in flight (EXORA_DOCUMENT_WINDOW), not all its open pages: a 300-page document keeps 8
+    workers busy, and more workers would not start a newcomer sooner. (Counting all its pages
+    asked for twice the workers a 300-page upload could use, and autoscaling on that cost
+    more worker-hours than a fixed fleet: benchmarks/autoscale_sim.py);
 then divided by the threads each worker process runs.
 """
 
@@ -65,14 +69,24 @@ def measurements(now: datetime) -> Measurements:
     arriving_pages = (recent["pages"] or 0) + uncounted * pages_per_document
     service = _service_seconds(now)
     queued_documents = Document.objects.filter(status__in=(Document.Status.QUEUED, Document.Status.CONVERTING)).count()
-    open_pages = Page.objects.filter(
-        status__in=(Page.Status.PENDING, Page.Status.RUNNING), document__status=Document.Status.READING
-    ).count()
-    backlog_pages = open_pages + queued_documents * pages_per_document
+    open_pages_by_document = (
+        Page.objects.filter(
+            status__in=(Page.Status.PENDING, Page.Status.RUNNING), document__status=Document.Status.READING
+        )
+        .values("document_id")
+        .annotate(open=Count("id"))
+        .values_list("open", flat=True)
+    )
+    window = settings.EXORA_DOCUMENT_WINDOW
+    open_pages = in_line = 0
+    for open_of_one in open_pages_by_document:
+        open_pages += open_of_one
+        in_line += min(open_of_one, window)
     return {
         "arrival_pages_per_second": arriving_pages / ARRIVAL_WINDOW.total_seconds(),
         "service_seconds_per_page": service,
-        "backlog_pages": round(backlog_pages, 1),
+        "backlog_pages": round(open_pages + queued_documents * pages_per_document, 1),
+        "pages_in_line": round(in_line + queued_documents * min(pages_per_document, window), 1),
         "pages_per_document": round(pages_per_document, 2),
     }
 
@@ -96,6 +110,7 @@ def recommendation(measured: Measurements, slots_now: int, threads_per_worker: i
     arrival = measured["arrival_pages_per_second"]
     service = measured["service_seconds_per_page"]
     backlog = measured["backlog_pages"]
+    in_line = measured["pages_in_line"]
     workers_now = math.ceil(slots_now / threads_per_worker) if slots_now else 0
     if service is None:
         slots_needed = workers_needed = 1 if backlog else 0
@@ -104,8 +119,8 @@ def recommendation(measured: Measurements, slots_now: int, threads_per_worker: i
             advice = "work is waiting and no worker is alive: start 1 worker"
     else:
         steady = _steady_slots(arrival, service, target_wait)
-        # Read the waiting pages within the target while keeping up with the arrivals.
-        drain = math.ceil(arrival * service + backlog * service / target_wait) if backlog else 0
+        # Start the pages in line within the target while keeping up with the arrivals.
+        drain = math.ceil(arrival * service + in_line * service / target_wait) if in_line else 0
         slots_needed = min(max(steady, drain, 1 if backlog else 0), MAX_SLOTS)
         workers_needed = math.ceil(slots_needed / threads_per_worker)
         advice = _advice(workers_now, workers_needed)

@@ -85,16 +85,38 @@ def test_capacity_advice_from_arrivals_and_service_time():
         "arrival_pages_per_second": 2.0,
         "service_seconds_per_page": 2.0,
         "backlog_pages": 0,
+        "pages_in_line": 0,
         "pages_per_document": 1,
     }
     advice = capacity.recommendation(measured, slots_now=3, threads_per_worker=1, target_wait=30)
     # THEN 4 Erlangs of load need 5 threads (Erlang C wait with 5 is about 0.6 s): add 2 workers
     assert advice["slots_needed"] == 5 and advice["workers_needed"] == 5
     assert advice["advice"].startswith("add 2 workers")
-    # AND a backlog of 300 pages to read within 30 s needs 2*2 + 300*2/30 = 24 threads
-    backlog = capacity.recommendation({**measured, "backlog_pages": 300}, 24, 1, 30)
+    # AND 300 pages in line to start within 30 s need 2*2 + 300*2/30 = 24 threads
+    backlog = capacity.recommendation({**measured, "backlog_pages": 300, "pages_in_line": 300}, 24, 1, 30)
     assert backlog["slots_needed"] == 24 and backlog["advice"].startswith("enough")
     assert backlog["backlog_seconds"] == 600
+
+
+@override_settings(EXORA_DOCUMENT_WINDOW=8)
+def test_a_long_document_puts_only_its_window_in_line(user):
+    # GIVEN a 300-page document being read (none of its pages done), a 3-page one, and two
+    # documents not started yet (counted at the day's average size)
+    now = timezone.now()
+    make_document(user, status=Document.Status.READING, pages=300)
+    make_document(user, status=Document.Status.READING, pages=3)
+    for _ in range(2):
+        make_document(user, status=Document.Status.QUEUED)
+
+    # WHEN the capacity figure's measurements are taken
+    measured = capacity.measurements(now)
+
+    # THEN every open page is backlog
+    per_document = measured["pages_per_document"]
+    assert per_document == pytest.approx(151.5)
+    assert measured["backlog_pages"] == pytest.approx(300 + 3 + 2 * 151.5, abs=0.1)
+    # AND only each document's window is in line: 8 of the 300, the 3, and 8 per queued one
+    assert measured["pages_in_line"] == 8 + 3 + 2 * 8
 
 
 def test_erlang_c_matches_known_values():
