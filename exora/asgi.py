@@ -1,4 +1,8 @@
-"""The ASGI application the service runs (daphne): HTTP through Django, WebSockets through Channels."""
+"""The ASGI application the service runs: HTTP through Django, WebSockets through Channels.
+
+Every HTTP request's body is capped first (exora.bodylimit), under any server; daphne, which
+spools bodies before it calls any application, gets the same cap in its own request class.
+"""
 
 import os
 
@@ -12,10 +16,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from documents.routing import websocket_urlpatterns  # noqa: E402
 from documents.ws_auth import WebSocketAuth  # noqa: E402
+from exora import daphne_limit  # noqa: E402
+from exora.bodylimit import BodySizeLimit  # noqa: E402
+
+daphne_limit.bound_request_bodies()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodySizeLimit(django_asgi_app),
         "websocket": WebSocketAuth(URLRouter(websocket_urlpatterns)),
     }
 )

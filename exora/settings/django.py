@@ -1,7 +1,10 @@
 """Django itself: where data lives, the secret key, apps, middleware, the database, templates,
 static files, sign-in, uploads, the API, e-mail and logging."""
 
+import contextlib
+import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -15,9 +18,22 @@ django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
+# What this process creates is its own: files 0600, folders 0700 (uploads, page images, the
+# workers' cache and scratch, the database file, the secret key).
+os.umask(0o077)
+
 DATA_DIR = env.get_path("EXORA_DATA_DIR", BASE_DIR / "data")
 MEDIA_ROOT = DATA_DIR / "media"
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+# Scratch of every kind (Django's spooled uploads, the workers' page folders, the servers'
+# temporary files) lives here rather than in a /tmp shared with other users, where the orphan
+# sweep (documents.retention) finds what a killed process left behind.
+EXORA_TMP_DIR = env.get_path("EXORA_TMP_DIR", DATA_DIR / "tmp")
+EXORA_TMP_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+tempfile.tempdir = str(EXORA_TMP_DIR)
+FILE_UPLOAD_TEMP_DIR = str(EXORA_TMP_DIR)
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # Set for every host of a fleet (fleet.py refuses a host without it): a key generated into one
 # host's data dir would sign sessions no other host accepts.
@@ -30,9 +46,25 @@ def _secret_key() -> str:
         return EXORA_SECRET_KEY
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        write_new_file_atomically(key_file, secrets.token_urlsafe(50).encode())
     return key_file.read_text().strip()
+
+
+def write_new_file_atomically(path: Path, content: bytes) -> None:
+    """Create `path` whole and 0600 from its first moment, unless it exists: written to a file
+    of its own (created 0600, never readable by others), then linked into place, which fails
+    if another process (a web and a worker starting together) made it first; theirs stays."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 SECRET_KEY = _secret_key()
