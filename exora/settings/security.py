@@ -4,3 +4,4 @@ security policy, the record of reads, retention and deletion. (Issue 14; README 
 from exora import env
 
 # Every request body but an upload's (EXORA_MAX_UPLOAD_MB) is refused past this (exora.bodylimit).
+EXORA_MAX_REQUEST_KB = env.get_int("EXORA_MAX_REQUEST_KB", 1024, minimum=16)
