@@ -45,6 +45,13 @@ class DocumentAdmin(admin.ModelAdmin[Document]):
     def retry_documents(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
         self._change_status(request, queryset, lifecycle.document_retry, "Retried")
 
+    def delete_model(self, request: HttpRequest, obj: Document) -> None:
+        lifecycle.document_delete(obj.id, request.user)  # rows, then every file of it
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        for document in queryset:
+            lifecycle.document_delete(document.id, request.user)
+
     def _move(self, request: HttpRequest, queryset: QuerySet[Document], lane: str) -> None:
         moved = 0
         for document in queryset.exclude(status__in=Document.FINISHED):

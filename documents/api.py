@@ -1,4 +1,4 @@
-"""REST API for documents: upload, list, detail, the read result, cancel and retry."""
+"""REST API for documents: upload, list, detail, the read result, cancel, retry and delete."""
 
 from collections.abc import Callable
 from typing import Any
@@ -47,7 +47,9 @@ class UploadSerializer(serializers.Serializer[Any]):
     ocr_mode = serializers.ChoiceField(choices=Document.OcrMode.choices, required=False)
 
 
-class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Document]):
+class DocumentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet[Document]
+):
     serializer_class = DocumentSerializer
     parser_classes = [MultiPartParser, FormParser]
 
@@ -94,6 +96,10 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def retry(self, request: Request, pk: str) -> Response:
         """Queue a failed or cancelled document again; only pages not read yet are read. 409 otherwise."""
         return self._change_status(lifecycle.document_retry)
+
+    def perform_destroy(self, instance: Document) -> None:
+        """DELETE: the document, its pages and every file of it, for good (204)."""
+        lifecycle.document_delete(instance.id, self.request.user)
 
     def _change_status(self, change: Callable[..., Document]) -> Response:
         document = self.get_object()

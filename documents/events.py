@@ -182,6 +182,28 @@ def queue_changed() -> None:
         logger.exception("could not publish a change of the queue")
 
 
+def document_deleted(document_id: str, owner_id: int, *, queue: bool) -> None:
+    """Tell the owner's pages the document is gone; with `queue`, everyone behind it moved up."""
+    gone: DocumentState = {
+        "type": EVENT_TYPE,
+        "id": document_id,
+        "status": "deleted",
+        "stage": "Deleted",
+        "position": None,
+        "eta_seconds": None,
+        "pages_done": 0,
+        "pages_total": None,
+        "message": "",
+        "finished": True,
+    }
+    try:
+        send_to_users({owner_id: with_seq([gone])})
+    except Exception:
+        logger.exception("could not publish the deletion of document %s", document_id)
+    if queue:
+        queue_changed()
+
+
 def first_page_started(document_id: str, enqueued_at: datetime) -> None:
     """A page of the document starts being read: the first one of a run takes the document out
     of the queue, which moves everyone behind it (the others are not published)."""

@@ -12,6 +12,7 @@ urlpatterns = [
     path("documents/<uuid:document_id>/status.json", views.status_json, name="status"),
     path("documents/<uuid:document_id>/cancel/", views.cancel, name="cancel"),
     path("documents/<uuid:document_id>/retry/", views.retry, name="retry"),
+    path("documents/<uuid:document_id>/delete/", views.delete, name="delete"),
     path("documents/<uuid:document_id>/text/", views.download_text, name="text"),
     path("documents/<uuid:document_id>/json/", views.download_json, name="json"),
     path("documents/<uuid:document_id>/pages/<int:number>.jpg", views.page_image, name="page-image"),

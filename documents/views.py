@@ -80,6 +80,16 @@ def _change_status(
 
 
 @login_required
+@require_POST
+def delete(request: SignedInRequest, document_id: str) -> HttpResponse:
+    """Delete the document and every file of it, for good."""
+    document = selectors.document_of(request.user, document_id)
+    lifecycle.document_delete(document.id, request.user)
+    messages.success(request, "Deleted, with its pages and every file of it.")
+    return redirect("documents:list")
+
+
+@login_required
 def page_image(
     request: SignedInRequest, document_id: str, number: int
 ) -> HttpResponse | FileResponse | HttpResponseRedirect:

@@ -5,3 +5,8 @@ from exora import env
 
 # Every request body but an upload's (EXORA_MAX_UPLOAD_MB) is refused past this (exora.bodylimit).
 EXORA_MAX_REQUEST_KB = env.get_int("EXORA_MAX_REQUEST_KB", 1024, minimum=16)
+
+# Finished documents older than this many days are deleted with their files (0: kept for ever).
+EXORA_RETENTION_DAYS = env.get_int("EXORA_RETENTION_DAYS", 0, minimum=0)
+# Files no row owns are deleted once they are this old (a row may be about to name a newer one).
+EXORA_ORPHAN_GRACE_HOURS = env.get_int("EXORA_ORPHAN_GRACE_HOURS", 24, minimum=1)
