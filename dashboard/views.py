@@ -1,6 +1,7 @@
 """The operators' pages (/ops/), /metrics, and the health probes. Thin: the work is in
 services (snapshot, operations) and selectors; figures come from the shared snapshot."""
 
+import datetime
 import functools
 import hmac
 from collections.abc import Callable
@@ -11,23 +12,33 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from access import records
 from dashboard import metrics, presenters
 from dashboard.services import operations, snapshot
+from documents.models import Document
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def staff_required(view: View) -> View:
     """Anonymous people are sent to sign in; signed-in people who are not staff are refused."""
 
     @functools.wraps(view)
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not (request.user.is_active and request.user.is_staff):
@@ -53,7 +64,9 @@ def _context() -> DashboardPage:
 @staff_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/index.html", _context())
+    context = _context()
+    _record_documents_shown(request, context)
+    return render(request, "dashboard/index.html", context)
 
 
 @never_cache
@@ -62,6 +75,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def live(request: HttpRequest) -> JsonResponse:
     """What the page polls: the sections rendered by the server (autoescaped), and the figures."""
     context = _context()
+    _record_documents_shown(request, context)
     html = render_to_string("dashboard/_sections.html", context, request=request)
     return JsonResponse(
         {
@@ -71,6 +85,16 @@ def live(request: HttpRequest) -> JsonResponse:
             "figures": context["data"],
         }
     )
+
+
+def _record_documents_shown(request: HttpRequest, context: DashboardPage) -> None:
+    """The failures inbox and the dead workers' jobs show documents' names and errors: each such
+    document is a read, noted once per few minutes however often the page polls."""
+    shown = {d.get("id") for group in context["failures"] for d in group.get("documents", [])}
+    shown |= {held.get("document") for worker in context["workers"] for held in worker.get("held", [])}
+    documents = Document.objects.filter(id__in=shown - {None, ""}).only("id", "owner_id")
+    address = records.address_of(request.META)
+    records.record(request.user, records.Door.OPERATIONS, documents, address, once_per_window=True)
 
 
 @staff_required
@@ -104,6 +128,27 @@ def acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     else:
         messages.warning(request, "That alert is resolved or acknowledged already.")
     return redirect("dashboard:index")
+
+
+@never_cache
+@staff_required
+@require_GET
+def export_reads(request: HttpRequest) -> HttpResponseBase:
+    """The record of reads between two dates (`since` included, `until` excluded; UTC), as CSV,
+    for operators allowed to view it. The export is itself in the audit log."""
+    if not request.user.has_perm("access.view_documentread"):
+        return HttpResponseForbidden("You need the permission to view the record of reads (access | document read).")
+    try:
+        since = datetime.date.fromisoformat(request.GET.get("since", ""))
+        until = datetime.date.fromisoformat(request.GET.get("until", ""))
+    except ValueError:
+        return HttpResponseBadRequest("Give since and until as dates: ?since=2026-01-01&until=2026-02-01\n")
+    start = datetime.datetime.combine(since, datetime.time(), tzinfo=datetime.UTC)
+    end = datetime.datetime.combine(until, datetime.time(), tzinfo=datetime.UTC)
+    operations.audit(request.user, "export record of reads", target_type="record of reads", detail=f"{since}..{until}")
+    response = StreamingHttpResponse(records.as_csv(records.reads_between(start, end)), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="reads-{since}-{until}.csv"'
+    return response
 
 
 @never_cache

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from access.admin import RecordsContentReads
 from documents import lifecycle
 from documents.models import Document
 from processing.api import LANES, Page
@@ -29,7 +30,7 @@ class PageInline(admin.TabularInline[Page, Document]):
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin[Document]):
+class DocumentAdmin(RecordsContentReads, admin.ModelAdmin[Document]):
     list_display = ("original_name", "owner", "status", "pages_done", "page_count", "created_at")
     list_filter = ("status", "mime_type", "ocr_mode")
     search_fields = ("original_name", "sha256", "owner__username", "id")

@@ -14,6 +14,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from access import records
+from access.records import Door
 from documents import lifecycle, selectors, services
 from documents.models import Document
 from documents.uploads import too_large_message, upload_was_too_large
@@ -74,16 +76,27 @@ class DocumentViewSet(
         data = DocumentSerializer(document, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["links"]["self"]})
 
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(self.get_serializer(self._read(Door.API_DOCUMENT)).data)
+
     @extend_schema(responses={200: dict})
     @action(detail=True)
     def result(self, request: Request, pk: str) -> Response:
         """The pages as read: text, words with boxes and confidences, and timings."""
-        return Response(selectors.document_result(self.get_object()))
+        return Response(selectors.document_result(self._read(Door.API_RESULT)))
 
     @extend_schema(responses={(200, "text/plain"): str})
     @action(detail=True)
     def text(self, request: Request, pk: str) -> HttpResponse:
-        return HttpResponse(selectors.document_text(self.get_object()), content_type="text/plain; charset=utf-8")
+        return HttpResponse(
+            selectors.document_text(self._read(Door.API_TEXT)), content_type="text/plain; charset=utf-8"
+        )
+
+    def _read(self, door: str) -> Document:
+        """The document asked for (404 unless it is the user's), its read recorded."""
+        document = self.get_object()
+        records.record(self.request.user, door, [document], records.address_of(self.request.META))
+        return document
 
     @extend_schema(request=None, responses={200: DocumentSerializer, 409: dict})
     @action(detail=True, methods=["post"])

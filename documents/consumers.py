@@ -12,6 +12,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from access import records
 from documents import events
 
 MIN_INTERVAL = 1.0  # seconds between two messages about one document
@@ -33,8 +34,7 @@ class DocumentStatusConsumer(AsyncJsonWebsocketConsumer):
         # Join before reading the snapshot, so no change falls between the two.
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        for item in await database_sync_to_async(events.open_documents_of)(user.id):
-            await self._send_now(item)
+        await self._send_snapshot()
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
@@ -45,8 +45,17 @@ class DocumentStatusConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         """Clients only listen; a {"type": "snapshot"} asks for a fresh snapshot."""
         if content.get("type") == "snapshot":
-            for item in await database_sync_to_async(events.open_documents_of)(self.scope["user"].id):
-                await self._send_now(item)
+            await self._send_snapshot()
+
+    async def _send_snapshot(self) -> None:
+        user = self.scope["user"]
+        snapshot = await database_sync_to_async(events.open_documents_of)(user.id)
+        shown = [records.DocumentRef(item["id"], user.id) for item in snapshot]
+        await database_sync_to_async(records.record)(
+            user, records.Door.SOCKET, shown, records.address_of(self.scope), once_per_window=True
+        )
+        for item in snapshot:
+            await self._send_now(item)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every handler, through a hop to a

@@ -5,7 +5,8 @@ document was deleted, the scratch folders and partial fetches of a worker killed
 Files younger than the grace period (`EXORA_ORPHAN_GRACE_HOURS`) are left alone, since a row
 may be about to name them.
 
-Both run once a day in the alert evaluator's leader (`DailyDuties`, dashboard.services.evaluator).
+Both run once a day in the alert evaluator's leader (`DailyDuties`, dashboard.services.evaluator),
+beside the purge of the record of reads past `EXORA_ACCESS_LOG_DAYS` (access.records).
 """
 
 import contextlib
@@ -22,6 +23,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.utils import timezone
 
+from access import records
 from documents import lifecycle
 from documents.deletion import delete_stored_folder, document_folder, stored_files_under
 from documents.models import Document
@@ -146,8 +148,8 @@ def _newest_change(entry: Path) -> float:
 
 
 class DailyDuties:
-    """Retention and the orphan sweep, once a day: at the first round of a leader, then every
-    24 hours."""
+    """Retention, the orphan sweep and the purge of records of reads past
+    EXORA_ACCESS_LOG_DAYS, once a day: at the first round of a leader, then every 24 hours."""
 
     def __init__(self) -> None:
         self.last_run: float | None = None
@@ -158,4 +160,5 @@ class DailyDuties:
         self.last_run = time.monotonic()
         purge_expired()
         sweep_orphans()
+        records.purge_older_than(settings.EXORA_ACCESS_LOG_DAYS)
         return True

@@ -7,6 +7,7 @@ app_name = "documents"
 urlpatterns = [
     path("", views.document_list, name="list"),
     path("upload/", views.upload, name="upload"),
+    path("reads/", views.reads, name="reads"),
     path("preferences/notifications/", views.notification_preferences, name="notifications"),
     path("documents/<uuid:document_id>/", views.document_detail, name="detail"),
     path("documents/<uuid:document_id>/status.json", views.status_json, name="status"),

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "documents",
     "processing",
     "dashboard",
+    "access",
 ]
 
 MIDDLEWARE = [

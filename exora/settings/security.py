@@ -10,3 +10,5 @@ EXORA_MAX_REQUEST_KB = env.get_int("EXORA_MAX_REQUEST_KB", 1024, minimum=16)
 EXORA_RETENTION_DAYS = env.get_int("EXORA_RETENTION_DAYS", 0, minimum=0)
 # Files no row owns are deleted once they are this old (a row may be about to name a newer one).
 EXORA_ORPHAN_GRACE_HOURS = env.get_int("EXORA_ORPHAN_GRACE_HOURS", 24, minimum=1)
+# Records of who read which document are kept this many days (six years: HIPAA's span).
+EXORA_ACCESS_LOG_DAYS = env.get_int("EXORA_ACCESS_LOG_DAYS", 2190, minimum=1)
