@@ -52,6 +52,12 @@ def address_of(meta_or_scope: dict[str, Any]) -> str | None:
     return str(client[0]) if client else None
 
 
+def request_address(request: Any) -> str | None:
+    """The address of a request's client (django-axes asks this, so lockouts and the record of
+    reads agree on who is where)."""
+    return address_of(request.META)
+
+
 def record(
     reader: AbstractBaseUser | AnonymousUser,
     door: str,

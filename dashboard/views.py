@@ -48,6 +48,25 @@ def staff_required(view: View) -> View:
     return guarded
 
 
+def permission_needed(permission: str, what: str) -> Callable[[View], View]:
+    """An operator's action needs its Django permission, not only staff status."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if not request.user.has_perm(permission):
+                return HttpResponseForbidden(f"You need the permission to {what} ({permission}).")
+            return view(request, *args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+RETRY = "documents.retry_document"
+ACKNOWLEDGE = "dashboard.acknowledge_alert"
+
+
 class DashboardPage(presenters.PageContext):
     refresh_seconds: int
 
@@ -98,6 +117,7 @@ def _record_documents_shown(request: HttpRequest, context: DashboardPage) -> Non
 
 
 @staff_required
+@permission_needed(RETRY, "retry documents")
 @require_POST
 def retry_document(request: HttpRequest, document_id: UUID) -> HttpResponse:
     problem = operations.retry_document(str(document_id), request.user)
@@ -109,6 +129,7 @@ def retry_document(request: HttpRequest, document_id: UUID) -> HttpResponse:
 
 
 @staff_required
+@permission_needed(RETRY, "retry documents")
 @require_POST
 def retry_group(request: HttpRequest) -> HttpResponse:
     stage, error_class = request.POST.get("stage", ""), request.POST.get("error_class", "")
@@ -121,6 +142,7 @@ def retry_group(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required
+@permission_needed(ACKNOWLEDGE, "acknowledge alerts")
 @require_POST
 def acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     if operations.acknowledge_alert(alert_id, request.user):

@@ -1,18 +1,20 @@
 """REST API for documents: upload, list, detail, the read result, cancel, retry and delete."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 
 from access import records
 from access.records import Door
@@ -54,8 +56,23 @@ class DocumentViewSet(
 ):
     serializer_class = DocumentSerializer
     parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [ScopedRateThrottle]
+
+    @property
+    def throttle_scope(self) -> str:
+        """Uploads are counted per person per hour; everything else per minute."""
+        return "uploads" if self.action == "create" else "reads"
+
+    def throttled(self, request: Request, wait: float | None) -> NoReturn:
+        if self.action == "create":
+            limit = f"at most {settings.EXORA_API_UPLOADS_PER_HOUR} uploads an hour"
+        else:
+            limit = f"at most {settings.EXORA_API_READS_PER_MINUTE} requests a minute"
+        raise exceptions.Throttled(wait, detail=f"Too many requests: {limit}. Try again in {round(wait or 0)} s.")
 
     def get_queryset(self) -> QuerySet[Document]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the types, with no one signed in
+            return Document.objects.none()
         return selectors.documents_of(_signed_in(self.request))
 
     @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: DocumentSerializer})

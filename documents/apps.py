@@ -6,4 +6,5 @@ class DocumentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from documents import deletion  # noqa: F401 (connects the receiver that deletes files)
+        # Connect their receivers: files go with a document's row; sockets close with their session.
+        from documents import deletion, ws_auth  # noqa: F401

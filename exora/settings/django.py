@@ -11,6 +11,7 @@ import dj_database_url
 import django_stubs_ext
 
 from exora import env
+from exora.mailurl import email_settings
 
 # Generic classes of Django's (ModelAdmin[Document], QuerySet[Page]) subscriptable at run time,
 # as the type checker reads them.
@@ -83,8 +84,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "django_dramatiq",
     "channels",
     "documents",
@@ -101,8 +107,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "exora.twofactor.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "exora.nostore.PrivateByDefaultMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "exora.urls"
@@ -119,6 +130,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -147,11 +159,6 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-]
-
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.get_str("EXORA_TIME_ZONE", "UTC")
 USE_I18N = True
@@ -176,7 +183,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -188,9 +195,18 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Upload medical documents and read back their pages, text and words.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the package (drf-spectacular-sidecar), not a CDN; the schema and the
+    # docs need a signed-in user like the API itself.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
-EMAIL_BACKEND = env.get_str("EXORA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Where e-mail goes (exora/mailurl.py): none unless set; `make run` prints it to the console.
+_email = email_settings(env.get_str("EXORA_EMAIL_URL", ""))
+EMAIL_BACKEND = _email.pop("EMAIL_BACKEND")
+globals().update(_email)
 DEFAULT_FROM_EMAIL = env.get_str("EXORA_FROM_EMAIL", "exora@localhost")
 
 LOGGING = {

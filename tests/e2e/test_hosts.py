@@ -16,7 +16,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 
 from dashboard.models import Alert, AlertRule
 from documents.models import Document
@@ -26,7 +25,7 @@ from tests.conftest import bucket_keys
 from tests.dashboard.conftest import seed_default_rules
 from tests.e2e.conftest import ApiClient, WebServer, WorkerPool
 from tests.e2e.hosts import Fleet
-from tests.factories import scanned_pdf
+from tests.factories import api_token, scanned_pdf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.chaos]
 
@@ -58,7 +57,7 @@ def worker_hosts(fleet) -> Iterator[dict[str, WorkerPool]]:
 @pytest.fixture
 def api(web) -> ApiClient:
     user = get_user_model().objects.create_user("hosts", password=PASSWORD)
-    return ApiClient(web.base_url, Token.objects.create(user=user).key)
+    return ApiClient(web.base_url, api_token(user))
 
 
 def upload_scans(api: ApiClient, documents: int, pages: int) -> list[str]:

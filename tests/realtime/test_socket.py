@@ -9,7 +9,6 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from access.models import DocumentRead
@@ -19,7 +18,7 @@ from documents.models import Document
 from processing.housekeeping import Housekeeping
 from processing.models import Job
 from tests.conftest import drain
-from tests.factories import born_digital_pdf
+from tests.factories import api_token, born_digital_pdf
 from tests.realtime.conftest import communicator, queued_document, receive_all, session_cookie, worker
 
 
@@ -49,7 +48,7 @@ def test_another_origin_is_refused_even_with_a_session(alice):
 
 def test_a_token_client_connects_and_a_wrong_token_is_refused(alice):
     # GIVEN alice's API token and one queued document
-    token = Token.objects.create(user=alice).key
+    token = api_token(alice)
     document = queued_document(alice)
 
     async def scenario() -> None:
