@@ -1,7 +1,8 @@
 """The ASGI application the service runs: HTTP through Django, WebSockets through Channels.
 
-Every HTTP request's body is capped first (exora.bodylimit), under any server; daphne, which
-spools bodies before it calls any application, gets the same cap in its own request class.
+Every HTTP request's body is capped first (exora.bodylimit), under any server; daphne, where it
+is installed, spools bodies before it calls any application, so it gets the same cap in its
+own request class (exora.daphne_limit).
 """
 
 import os
@@ -16,10 +17,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from documents.routing import websocket_urlpatterns  # noqa: E402
 from documents.ws_auth import WebSocketAuth  # noqa: E402
-from exora import daphne_limit  # noqa: E402
 from exora.bodylimit import BodySizeLimit  # noqa: E402
 
-daphne_limit.bound_request_bodies()
+try:
+    from exora import daphne_limit
+except ImportError:  # no daphne here: a server that streams bodies needs only BodySizeLimit
+    pass
+else:
+    daphne_limit.bound_request_bodies()
 
 application = ProtocolTypeRouter(
     {

@@ -1,11 +1,13 @@
-"""The body cap against the real server (daphne, as tests/e2e/conftest.py runs it): an endless
-chunked body is refused with 413, and nothing of it reaches the disk."""
+"""The body cap against the real server the end-to-end harness runs (tests/e2e/conftest.py's
+WebServer): an endless chunked body is refused with 413, and nothing past the limit reaches the
+disk of any of its processes."""
 
 import os
 import socket
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.e2e.conftest import WebServer
@@ -21,16 +23,24 @@ def bytes_in(folder: Path) -> int:
 
 
 def open_file_bytes_under(pid: int, folder: Path) -> int:
-    """What the process holds open under `folder`, deleted files included (a spooled body is an
-    unlinked temporary file, invisible to a listing)."""
+    """What the server's processes (it and its children) hold open under `folder`, deleted files
+    included (a spooled body is an unlinked temporary file, invisible to a listing)."""
     total = 0
-    for fd in os.listdir(f"/proc/{pid}/fd"):
+    try:
+        pids = [pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))]
+    except psutil.NoSuchProcess:
+        return 0
+    for each in pids:
         try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-            if target.startswith(str(folder)):
-                total += os.stat(f"/proc/{pid}/fd/{fd}").st_size
-        except (FileNotFoundError, ProcessLookupError):
+            descriptors = os.listdir(f"/proc/{each}/fd")
+        except (FileNotFoundError, PermissionError):
             continue
+        for fd in descriptors:
+            try:
+                if os.readlink(f"/proc/{each}/fd/{fd}").startswith(str(folder)):
+                    total += os.stat(f"/proc/{each}/fd/{fd}").st_size
+            except (FileNotFoundError, ProcessLookupError):
+                continue
     return total
 
 
@@ -66,7 +76,7 @@ def stream_zeros(port: int, path: str, watch) -> tuple[int, bytes, int]:
 
 @pytest.fixture
 def small_limits_server(e2e_env, e2e_processes, tmp_path):
-    """daphne with a 64 KB limit for ordinary routes and 2 MB for uploads, and a scratch
+    """The web server with a 64 KB limit for ordinary routes and 2 MB for uploads, and a scratch
     folder of its own to watch."""
     scratch = tmp_path / "server-tmp"
     scratch.mkdir()
@@ -79,7 +89,7 @@ def small_limits_server(e2e_env, e2e_processes, tmp_path):
 
 @pytest.mark.parametrize(("path", "limit"), [("/healthz", 64 * 1024), ("/api/v1/documents/", 2 * 1024 * 1024)])
 def test_endless_chunked_zeros_are_refused_before_they_reach_the_disk(small_limits_server, path, limit):
-    # GIVEN daphne with small limits, and what its scratch folder holds before
+    # GIVEN the web server with small limits, and what its scratch folder holds before
     server, scratch = small_limits_server
     assert server.process is not None and server.process.pid is not None
     pid = server.process.pid
@@ -103,7 +113,7 @@ def test_endless_chunked_zeros_are_refused_before_they_reach_the_disk(small_limi
 
 
 def test_a_declared_length_over_the_limit_is_answered_before_the_body(small_limits_server):
-    # GIVEN daphne with a 2 MB upload limit
+    # GIVEN the web server with a 2 MB upload limit
     server, _ = small_limits_server
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
         # WHEN a client declares a 1 GB upload and sends only its headers
