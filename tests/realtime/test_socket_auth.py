@@ -94,7 +94,9 @@ def test_snapshots_are_limited_per_person_and_minute(settings, alice):
         again = communicator(cookie=cookie)
         assert (await again.connect())[0]
         told = await again.receive_json_from()
-        return refused, told, await closed_with(again)
+        code = await closed_with(again)
+        await again.disconnect()
+        return refused, told, code
 
     refused, told, code = asyncio.run(scenario())
     # THEN the third is refused with a reason, and a new socket this minute is told why and closed
