@@ -11,7 +11,8 @@ run:
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py ensure_operator --url http://127.0.0.1:$${EXORA_PORT:-8000}/
 	scripts/services.sh redis
-	.venv/bin/honcho start -f Procfile
+	# One machine, one person trying it: e-mails are printed, never sent (set EXORA_EMAIL_URL to send).
+	EXORA_EMAIL_URL=$${EXORA_EMAIL_URL:-console:} .venv/bin/honcho start -f Procfile
 
 test:
 	scripts/setup.sh test

@@ -55,7 +55,10 @@ class AlertAdmin(AlertAdminBase):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # alerts are raised by the evaluator only
 
-    @admin.action(description="Acknowledge the selected alerts")
+    def has_acknowledge_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("dashboard.acknowledge_alert")
+
+    @admin.action(description="Acknowledge the selected alerts", permissions=["acknowledge"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         done = sum(operations.acknowledge_alert(a.id, request.user, source=operations.ADMIN) for a in queryset)
         skipped = queryset.count() - done

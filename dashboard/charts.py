@@ -7,6 +7,7 @@ writes <polyline> and <rect> elements with them (autoescaped like any other valu
 from datetime import datetime, timedelta
 from typing import TypedDict
 
+# static/dashboard/ops.css repeats these for the legends (.swatch-<name>).
 COLOURS = {"pages": "#1f6feb", "documents": "#137333", "failures": "#b3261e", "documents_failed": "#e37400"}
 LABELS = {
     "pages": "pages / min",

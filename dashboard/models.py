@@ -105,6 +105,7 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        permissions = [("acknowledge_alert", "Can acknowledge an alert")]
         constraints = [
             # Raised once: at most one open alert per rule and subject, even with two evaluators.
             models.UniqueConstraint(

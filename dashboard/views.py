@@ -1,6 +1,7 @@
 """The operators' pages (/ops/), /metrics, and the health probes. Thin: the work is in
 services (snapshot, operations) and selectors; figures come from the shared snapshot."""
 
+import datetime
 import functools
 import hmac
 from collections.abc import Callable
@@ -12,24 +13,34 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from access import records
 from dashboard import metrics, presenters
 from dashboard.services import operations, snapshot
+from documents.models import Document
 from processing.brokers import broker_queues
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def staff_required(view: View) -> View:
     """Anonymous people are sent to sign in; signed-in people who are not staff are refused."""
 
     @functools.wraps(view)
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not (request.user.is_active and request.user.is_staff):
@@ -37,6 +48,25 @@ def staff_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return guarded
+
+
+def permission_needed(permission: str, what: str) -> Callable[[View], View]:
+    """An operator's action needs its Django permission, not only staff status."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if not request.user.has_perm(permission):
+                return HttpResponseForbidden(f"You need the permission to {what} ({permission}).")
+            return view(request, *args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+RETRY = "documents.retry_document"
+ACKNOWLEDGE = "dashboard.acknowledge_alert"
 
 
 class DashboardPage(presenters.PageContext):
@@ -55,7 +85,9 @@ def _context() -> DashboardPage:
 @staff_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/index.html", _context())
+    context = _context()
+    _record_documents_shown(request, context)
+    return render(request, "dashboard/index.html", context)
 
 
 @never_cache
@@ -64,6 +96,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def live(request: HttpRequest) -> JsonResponse:
     """What the page polls: the sections rendered by the server (autoescaped), and the figures."""
     context = _context()
+    _record_documents_shown(request, context)
     html = render_to_string("dashboard/_sections.html", context, request=request)
     return JsonResponse(
         {
@@ -75,7 +108,18 @@ def live(request: HttpRequest) -> JsonResponse:
     )
 
 
+def _record_documents_shown(request: HttpRequest, context: DashboardPage) -> None:
+    """The failures inbox and the dead workers' jobs show documents' names and errors: each such
+    document is a read, noted once per few minutes however often the page polls."""
+    shown = {d.get("id") for group in context["failures"] for d in group.get("documents", [])}
+    shown |= {held.get("document") for worker in context["workers"] for held in worker.get("held", [])}
+    documents = Document.objects.filter(id__in=shown - {None, ""}).only("id", "owner_id")
+    address = records.address_of(request.META)
+    records.record(request.user, records.Door.OPERATIONS, documents, address, once_per_window=True)
+
+
 @staff_required
+@permission_needed(RETRY, "retry documents")
 @require_POST
 def retry_document(request: HttpRequest, document_id: UUID) -> HttpResponse:
     problem = operations.retry_document(str(document_id), request.user)
@@ -87,6 +131,7 @@ def retry_document(request: HttpRequest, document_id: UUID) -> HttpResponse:
 
 
 @staff_required
+@permission_needed(RETRY, "retry documents")
 @require_POST
 def retry_group(request: HttpRequest) -> HttpResponse:
     stage, error_class = request.POST.get("stage", ""), request.POST.get("error_class", "")
@@ -99,6 +144,7 @@ def retry_group(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required
+@permission_needed(ACKNOWLEDGE, "acknowledge alerts")
 @require_POST
 def acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     if operations.acknowledge_alert(alert_id, request.user):
@@ -106,6 +152,27 @@ def acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     else:
         messages.warning(request, "That alert is resolved or acknowledged already.")
     return redirect("dashboard:index")
+
+
+@never_cache
+@staff_required
+@require_GET
+def export_reads(request: HttpRequest) -> HttpResponseBase:
+    """The record of reads between two dates (`since` included, `until` excluded; UTC), as CSV,
+    for operators allowed to view it. The export is itself in the audit log."""
+    if not request.user.has_perm("access.view_documentread"):
+        return HttpResponseForbidden("You need the permission to view the record of reads (access | document read).")
+    try:
+        since = datetime.date.fromisoformat(request.GET.get("since", ""))
+        until = datetime.date.fromisoformat(request.GET.get("until", ""))
+    except ValueError:
+        return HttpResponseBadRequest("Give since and until as dates: ?since=2026-01-01&until=2026-02-01\n")
+    start = datetime.datetime.combine(since, datetime.time(), tzinfo=datetime.UTC)
+    end = datetime.datetime.combine(until, datetime.time(), tzinfo=datetime.UTC)
+    operations.audit(request.user, "export record of reads", target_type="record of reads", detail=f"{since}..{until}")
+    response = StreamingHttpResponse(records.as_csv(records.reads_between(start, end)), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="reads-{since}-{until}.csv"'
+    return response
 
 
 @never_cache

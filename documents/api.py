@@ -1,19 +1,23 @@
-"""REST API for documents: upload, list, detail, the read result, cancel and retry."""
+"""REST API for documents: upload, list, detail, the read result, cancel, retry and delete."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 
+from access import records
+from access.records import Door
 from documents import lifecycle, selectors, services
 from documents.models import Document
 from documents.uploads import too_large_message, upload_was_too_large
@@ -47,11 +51,28 @@ class UploadSerializer(serializers.Serializer[Any]):
     ocr_mode = serializers.ChoiceField(choices=Document.OcrMode.choices, required=False)
 
 
-class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Document]):
+class DocumentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet[Document]
+):
     serializer_class = DocumentSerializer
     parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [ScopedRateThrottle]
+
+    @property
+    def throttle_scope(self) -> str:
+        """Uploads are counted per person per hour; everything else per minute."""
+        return "uploads" if self.action == "create" else "reads"
+
+    def throttled(self, request: Request, wait: float | None) -> NoReturn:
+        if self.action == "create":
+            limit = f"at most {settings.EXORA_API_UPLOADS_PER_HOUR} uploads an hour"
+        else:
+            limit = f"at most {settings.EXORA_API_READS_PER_MINUTE} requests a minute"
+        raise exceptions.Throttled(wait, detail=f"Too many requests: {limit}. Try again in {round(wait or 0)} s.")
 
     def get_queryset(self) -> QuerySet[Document]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the types, with no one signed in
+            return Document.objects.none()
         return selectors.documents_of(_signed_in(self.request))
 
     @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: DocumentSerializer})
@@ -72,16 +93,27 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data = DocumentSerializer(document, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["links"]["self"]})
 
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(self.get_serializer(self._read(Door.API_DOCUMENT)).data)
+
     @extend_schema(responses={200: dict})
     @action(detail=True)
     def result(self, request: Request, pk: str) -> Response:
         """The pages as read: text, words with boxes and confidences, and timings."""
-        return Response(selectors.document_result(self.get_object()))
+        return Response(selectors.document_result(self._read(Door.API_RESULT)))
 
     @extend_schema(responses={(200, "text/plain"): str})
     @action(detail=True)
     def text(self, request: Request, pk: str) -> HttpResponse:
-        return HttpResponse(selectors.document_text(self.get_object()), content_type="text/plain; charset=utf-8")
+        return HttpResponse(
+            selectors.document_text(self._read(Door.API_TEXT)), content_type="text/plain; charset=utf-8"
+        )
+
+    def _read(self, door: str) -> Document:
+        """The document asked for (404 unless it is the user's), its read recorded."""
+        document = self.get_object()
+        records.record(self.request.user, door, [document], records.address_of(self.request.META))
+        return document
 
     @extend_schema(request=None, responses={200: DocumentSerializer, 409: dict})
     @action(detail=True, methods=["post"])
@@ -94,6 +126,10 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def retry(self, request: Request, pk: str) -> Response:
         """Queue a failed or cancelled document again; only pages not read yet are read. 409 otherwise."""
         return self._change_status(lifecycle.document_retry)
+
+    def perform_destroy(self, instance: Document) -> None:
+        """DELETE: the document, its pages and every file of it, for good (204)."""
+        lifecycle.document_delete(instance.id, self.request.user)
 
     def _change_status(self, change: Callable[..., Document]) -> Response:
         document = self.get_object()

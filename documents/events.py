@@ -40,6 +40,7 @@ SEQ_KEY = "{}:seq:{}"
 STARTED_KEY = "{}:started:{}:{}"
 SEQ_TTL = 30 * 86_400
 VERSION_KEY = "{}:queue-version"
+SNAPSHOTS_KEY = "{}:snapshots:{}:{}"
 
 _redis: "redis.Redis[bytes] | None" = None
 
@@ -180,6 +181,43 @@ def queue_changed() -> None:
         _publish([], queue=True)
     except Exception:
         logger.exception("could not publish a change of the queue")
+
+
+def document_deleted(document_id: str, owner_id: int, *, queue: bool) -> None:
+    """Tell the owner's pages the document is gone; with `queue`, everyone behind it moved up."""
+    gone: DocumentState = {
+        "type": EVENT_TYPE,
+        "id": document_id,
+        "status": "deleted",
+        "stage": "Deleted",
+        "position": None,
+        "eta_seconds": None,
+        "pages_done": 0,
+        "pages_total": None,
+        "message": "",
+        "finished": True,
+    }
+    try:
+        send_to_users({owner_id: with_seq([gone])})
+    except Exception:
+        logger.exception("could not publish the deletion of document %s", document_id)
+    if queue:
+        queue_changed()
+
+
+def allow_snapshot(user_id: int) -> bool:
+    """Whether the user's sockets may have one more snapshot this minute
+    (EXORA_SOCKET_SNAPSHOTS_PER_MINUTE): each one counts the queue and reads every open document."""
+    key = SNAPSHOTS_KEY.format(settings.EXORA_EVENTS_PREFIX, user_id, int(time.time() // 60))
+    try:
+        pipe = _client().pipeline()
+        pipe.incr(key)
+        pipe.expire(key, 120)
+        taken = int(pipe.execute()[0])
+    except redis.RedisError:
+        logger.warning("could not count the snapshots of user %s; allowing this one", user_id)
+        return True
+    return taken <= settings.EXORA_SOCKET_SNAPSHOTS_PER_MINUTE
 
 
 def first_page_started(document_id: str, enqueued_at: datetime) -> None:

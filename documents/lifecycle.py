@@ -5,6 +5,7 @@ this app that processing imports.
         extracting ─ complete ─► completed
     any unfinished ─ fail ─► failed        any unfinished ─ cancel ─► cancelled (owner, staff)
     failed, cancelled ─ retry ─► queued
+    any ─ delete ─► (gone, with every file: documents.deletion)
 
 Each function names its transition (`document_<verb>`), runs in the caller's transaction (its
 own when there is none), locks the row where two processes may race, keeps the document's
@@ -244,6 +245,20 @@ def document_retry(document_id: str | UUID, by_user: User | AnonymousUser | None
         document.save(update_fields=["status", "error", "pages_done", "started_at", "finished_at", "timings"])
         transaction.on_commit(lambda: announce_queued(str(document.id)))
     return document
+
+
+def document_delete(document_id: str | UUID, by_user: User | AnonymousUser | None = None) -> None:
+    """Delete a document, its rows and (after commit) every file of it, for its owner or staff
+    (`by_user` None: the system, e.g. retention).
+
+    An unfinished one is stopped by its going: its queued messages find nothing to do, and a
+    page being read is not stored (storing locks the document, as this does)."""
+    with transaction.atomic():
+        document = _locked_for(document_id, by_user)
+        was_unfinished = not document.is_finished
+        owner_id = document.owner_id
+        document.delete()  # its job, attempts, pages and predictions go with it; files after commit
+        transaction.on_commit(lambda: events.document_deleted(str(document_id), owner_id, queue=was_unfinished))
 
 
 def document_change_lane(document_id: str | UUID, lane: str) -> str:

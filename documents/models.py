@@ -67,6 +67,11 @@ class Document(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["owner", "-created_at"])]
+        # Operators' powers over other people's documents (/ops/ and the admin's actions).
+        permissions = [
+            ("retry_document", "Can retry a failed or cancelled document"),
+            ("cancel_document", "Can cancel a document"),
+        ]
 
     def __str__(self) -> str:
         return self.original_name

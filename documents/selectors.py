@@ -1,5 +1,7 @@
 """Reads for documents. Every read is scoped to its owner: other people's documents do not exist."""
 
+from uuid import UUID
+
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404
@@ -22,6 +24,11 @@ def documents_of(user: User) -> QuerySet[Document]:
 def document_of(user: User, document_id: object) -> Document:
     """The user's document, or 404 whether it belongs to someone else or does not exist."""
     return get_object_or_404(documents_of(user), id=document_id)
+
+
+def names_of(user: User, document_ids: set[UUID]) -> dict[UUID, str]:
+    """The names of those of `document_ids` that are the user's and still exist."""
+    return dict(documents_of(user).filter(id__in=document_ids).values_list("id", "original_name"))
 
 
 def pages_of(document: Document) -> QuerySet[Page]:

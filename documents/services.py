@@ -6,6 +6,7 @@ The changes of status (create, cancel, retry, a lane) are documents.lifecycle's.
 import hashlib
 import shutil
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import magic
@@ -13,6 +14,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files import File
 from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
+from django.db.models import Sum
+from django.utils import timezone
 
 from documents import lifecycle
 from documents.models import Document
@@ -43,6 +46,7 @@ def document_upload(owner: User, upload: UploadedFile[bytes], ocr_mode: str | No
         raise UploadRejected(
             f"This file type ({mime_type}) is not supported. Upload a PDF, TIFF, PNG or JPEG.", http_status=415
         )
+    _refuse_over_quota(owner, upload.size or 0)
     sha256 = _sha256(upload)
     existing = (
         Document.objects.filter(owner=owner, sha256=sha256)
@@ -69,6 +73,7 @@ def document_upload(owner: User, upload: UploadedFile[bytes], ocr_mode: str | No
         except processing.PermanentError as error:
             raise UploadRejected(error.user_message, http_status=422) from error
         document.page_count = checked.page_count
+        _refuse_over_pages_per_day(owner, checked.page_count)
         upload.seek(0)
         document.file.save(document.original_name, upload, save=False)
         if checked.path != local:  # repaired or decrypted: the workers read the copy
@@ -95,6 +100,31 @@ def _refuse_empty_or_oversized(size: int | None) -> None:
         raise UploadRejected("The file is empty.")
     if size > settings.EXORA_MAX_UPLOAD_BYTES:
         raise UploadRejected(too_large_message(), http_status=413)
+
+
+def _refuse_over_quota(owner: User, size: int) -> None:
+    """What a person's documents may take in the storage (EXORA_USER_QUOTA_MB): delete some to
+    upload more."""
+    quota = settings.EXORA_USER_QUOTA_MB * 1024 * 1024
+    used = Document.objects.filter(owner=owner).aggregate(used=Sum("size_bytes"))["used"] or 0
+    if used + size > quota:
+        raise UploadRejected(
+            f"Your documents take {used / 2**20:.0f} MB of your {settings.EXORA_USER_QUOTA_MB} MB: "
+            "delete some to upload this one.",
+            http_status=403,
+        )
+
+
+def _refuse_over_pages_per_day(owner: User, pages: int | None) -> None:
+    since = timezone.now() - timedelta(days=1)
+    recent = Document.objects.filter(owner=owner, created_at__gte=since).aggregate(pages=Sum("page_count"))
+    taken = recent["pages"] or 0
+    if taken + (pages or 0) > settings.EXORA_USER_PAGES_PER_DAY:
+        raise UploadRejected(
+            f"You uploaded {taken} pages in the last 24 hours, and this file has {pages}: the limit is "
+            f"{settings.EXORA_USER_PAGES_PER_DAY} pages a day. Try again later.",
+            http_status=429,
+        )
 
 
 def _sha256(upload: File[bytes]) -> str:

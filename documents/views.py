@@ -10,6 +10,8 @@ from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from access import records
+from access.records import Door
 from documents import events, lifecycle, notifications, selectors, services
 from documents.extraction import extraction_view
 from documents.uploads import too_large_message, upload_was_too_large
@@ -45,6 +47,7 @@ def upload(request: SignedInRequest) -> HttpResponse:
 @login_required
 def document_detail(request: SignedInRequest, document_id: str) -> HttpResponse:
     document = selectors.document_of(request.user, document_id)
+    _record_read(request, Door.PAGE, document)
     context = {
         "document": document,
         "pages": selectors.pages_of(document),
@@ -80,6 +83,16 @@ def _change_status(
 
 
 @login_required
+@require_POST
+def delete(request: SignedInRequest, document_id: str) -> HttpResponse:
+    """Delete the document and every file of it, for good."""
+    document = selectors.document_of(request.user, document_id)
+    lifecycle.document_delete(document.id, request.user)
+    messages.success(request, "Deleted, with its pages and every file of it.")
+    return redirect("documents:list")
+
+
+@login_required
 def page_image(
     request: SignedInRequest, document_id: str, number: int
 ) -> HttpResponse | FileResponse | HttpResponseRedirect:
@@ -88,6 +101,7 @@ def page_image(
     page = selectors.page_of(request.user, document_id, number)
     if not page.image:
         return HttpResponse(status=404)
+    _record_read(request, Door.PAGE_IMAGE, page.document)
     if settings.EXORA_STORAGE == "s3" and settings.EXORA_S3_SIGNED_URLS:
         return HttpResponseRedirect(page.image.url)
     return FileResponse(page.image.open("rb"), content_type="image/jpeg")
@@ -96,6 +110,7 @@ def page_image(
 @login_required
 def download_text(request: SignedInRequest, document_id: str) -> HttpResponse:
     document = selectors.document_of(request.user, document_id)
+    _record_read(request, Door.TEXT, document)
     response = HttpResponse(selectors.document_text(document), content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{document.id}.txt"'
     return response
@@ -104,6 +119,7 @@ def download_text(request: SignedInRequest, document_id: str) -> HttpResponse:
 @login_required
 def download_json(request: SignedInRequest, document_id: str) -> HttpResponse:
     document = selectors.document_of(request.user, document_id)
+    _record_read(request, Door.JSON, document)
     body = json.dumps(selectors.document_result(document), indent=2)
     response = HttpResponse(body, content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{document.id}.json"'
@@ -126,3 +142,16 @@ def notification_preferences(request: SignedInRequest) -> HttpResponse:
     notifications.set_email_on_finish(request.user, enabled)
     messages.success(request, "You will get an e-mail when a document finishes." if enabled else "No more e-mails.")
     return redirect("documents:list")
+
+
+@login_required
+def reads(request: SignedInRequest) -> HttpResponse:
+    """Who read my documents: every recorded read of their content, the latest first."""
+    recent = list(records.reads_of_documents_owned_by(request.user.id)[:500])
+    names = selectors.names_of(request.user, records.document_ids(recent))
+    rows = [{"read": read, "name": names.get(read.document_id, "(deleted)")} for read in recent]
+    return render(request, "documents/reads.html", {"rows": rows})
+
+
+def _record_read(request: SignedInRequest, door: str, document: object) -> None:
+    records.record(request.user, door, [document], records.address_of(request.META))  # type: ignore[list-item]

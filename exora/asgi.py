@@ -1,4 +1,8 @@
-"""The ASGI application `manage.py runweb` serves: HTTP through Django, WebSockets through Channels."""
+"""The ASGI application `manage.py runweb` serves: HTTP through Django, WebSockets through Channels.
+
+Every HTTP request's body is capped first (exora.bodylimit): uvicorn hands the body to the
+application as it arrives, so nothing past the cap is read.
+"""
 
 import os
 
@@ -12,10 +16,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from documents.routing import websocket_urlpatterns  # noqa: E402
 from documents.ws_auth import WebSocketAuth  # noqa: E402
+from exora.bodylimit import BodySizeLimit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodySizeLimit(django_asgi_app),
         "websocket": WebSocketAuth(URLRouter(websocket_urlpatterns)),
     }
 )

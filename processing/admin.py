@@ -3,6 +3,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
+from access.admin import RecordsContentReads
 from processing.heartbeat import liveness
 from processing.identity import database_now
 from processing.models import Attempt, Job, Page, WorkerProcess
@@ -25,11 +26,14 @@ class AttemptInline(admin.TabularInline[Attempt, Job]):
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin[Job]):
+class JobAdmin(RecordsContentReads, admin.ModelAdmin[Job]):
     list_display = ("document", "enqueued_at", "started_at", "finished_at", "attempt_count")
     search_fields = ("document__original_name", "document__id")
     raw_id_fields = ("document",)
     inlines = [AttemptInline]
+
+    def read_document_of(self, job: Job) -> object:
+        return job.document  # its error and attempts' messages
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         counted: QuerySet[Job] = super().get_queryset(request).annotate(attempt_count=Count("attempts"))
@@ -41,13 +45,16 @@ class JobAdmin(admin.ModelAdmin[Job]):
 
 
 @admin.register(Attempt)
-class AttemptAdmin(admin.ModelAdmin[Attempt]):
+class AttemptAdmin(RecordsContentReads, admin.ModelAdmin[Attempt]):
     list_display = ("job", "stage", "page_number", "outcome", "error_class", "worker", "started_at", "finished_at")
     list_filter = ("outcome", "stage", "error_class")
     search_fields = ("job__document__id", "job__document__original_name", "worker", "error_class", "message")
     readonly_fields = ("job", *ATTEMPT_FIELDS)
     list_select_related = ("job",)
     date_hierarchy = "started_at"
+
+    def read_document_of(self, attempt: Attempt) -> object:
+        return attempt.job.document  # its error message
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # attempts are written by the workers only
@@ -57,11 +64,15 @@ class AttemptAdmin(admin.ModelAdmin[Attempt]):
 
 
 @admin.register(Page)
-class PageAdmin(admin.ModelAdmin[Page]):
+class PageAdmin(RecordsContentReads, admin.ModelAdmin[Page]):
     list_display = ("document", "number", "status", "source", "mean_confidence")
     list_filter = ("status", "source")
-    search_fields = ("document__original_name", "text")
+    # Not the pages' text: a search through every person's records would read them all, unrecorded.
+    search_fields = ("document__id",)
     raw_id_fields = ("document",)
+
+    def read_document_of(self, page: Page) -> object:
+        return page.document
 
 
 @admin.register(WorkerProcess)

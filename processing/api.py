@@ -3,7 +3,9 @@
     a document's job              job_create, job_start, job_finish, job_fail, job_requeue,
                                   job_change_lane
     where a document stands       queue_states, QueueState
-    what was read                 Page, pages_of_document, pages_read, page_of_document, page_timings
+    what was read                 Page, pages_of_document, pages_read, page_of_document, page_timings,
+                                  page_image_names
+    the workers' local copies     forget_cached, sweep_cache (deleted documents', orphans)
     how a run went                current_run, last_failure_was_permanent
     checking an upload            check_upload, SUPPORTED_TYPES, PermanentError
     the JSON of a read document   document_json, page_json, extraction_json, read_document_json
@@ -20,6 +22,7 @@ from processing.engine import validation
 from processing.engine.errors import PermanentError
 from processing.engine.rendering import SUPPORTED_TYPES
 from processing.engine.results import ReadDocumentJson, document_json, extraction_json, page_json, read_document_json
+from processing.files import forget_cached, sweep_cache
 from processing.jobs import job_change_lane, job_create, job_fail, job_finish, job_requeue, job_start
 from processing.models import Page
 from processing.queue import QueueState, queue_states
@@ -27,6 +30,7 @@ from processing.selectors import (
     Run,
     current_run,
     last_failure_was_permanent,
+    page_image_names,
     page_of_document,
     page_timings,
     pages_of_document,
@@ -47,6 +51,7 @@ __all__ = [
     "current_run",
     "document_json",
     "extraction_json",
+    "forget_cached",
     "job_change_lane",
     "job_create",
     "job_fail",
@@ -54,6 +59,7 @@ __all__ = [
     "job_requeue",
     "job_start",
     "last_failure_was_permanent",
+    "page_image_names",
     "page_json",
     "page_of_document",
     "page_timings",
@@ -61,6 +67,7 @@ __all__ = [
     "pages_read",
     "queue_states",
     "read_document_json",
+    "sweep_cache",
 ]
 
 

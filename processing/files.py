@@ -17,6 +17,7 @@ import hashlib
 import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -84,3 +85,34 @@ def store_readable_copy(document_id: str, local_copy: Path, extension: str) -> t
         sha256 = hashlib.file_digest(copy, "sha256").hexdigest()
         copy.seek(0)
         return default_storage.save(f"documents/{document_id}/readable{extension}", File(copy)), sha256
+
+
+def forget_cached(sha256: str) -> int:
+    """Delete this host's cached copies of one content (a deleted document's); returns how many."""
+    cache = Path(settings.EXORA_CACHE_DIR)
+    if not sha256 or not cache.is_dir():
+        return 0
+    removed = 0
+    for path in cache.glob(f"{sha256}*"):  # a sha256 is hex: nothing for glob to expand
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed += 1
+    return removed
+
+
+def sweep_cache(is_known: Callable[[str], bool], older_than: float) -> int:
+    """Delete the cached copies no document owns any more, and the partial fetches of killed
+    workers, last used before `older_than` (a timestamp); returns how many."""
+    cache = Path(settings.EXORA_CACHE_DIR)
+    if not cache.is_dir():
+        return 0
+    removed = 0
+    for entry in os.scandir(cache):
+        if not entry.is_file() or entry.stat().st_mtime >= older_than:
+            continue
+        partial = entry.name.startswith(".")
+        if partial or not is_known(entry.name.split(".", 1)[0]):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed

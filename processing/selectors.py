@@ -22,6 +22,12 @@ def page_of_document(document_id: str, number: int) -> Page | None:
     return Page.objects.filter(document_id=document_id, number=number).first()
 
 
+def page_image_names(document_id: str) -> set[str]:
+    """The stored images the document's pages name (any other image of it is an orphan)."""
+    names = Page.objects.filter(document_id=document_id).exclude(image="").values_list("image", flat=True)
+    return set(names)
+
+
 def page_timings(document_id: str) -> list[dict[str, Any]]:
     return list(Page.objects.filter(document_id=document_id).values_list("timings", flat=True))
 

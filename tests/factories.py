@@ -68,3 +68,10 @@ def replace_stored_file(name: str | None, content: bytes) -> None:
     assert name, "a file field with no file"
     default_storage.delete(name)
     assert default_storage.save(name, ContentFile(content)) == name
+
+
+def api_token(user) -> str:
+    """A new API token's key for `user` (django-rest-knox keeps only its hash)."""
+    from knox.models import AuthToken
+
+    return AuthToken.objects.create(user=user)[1]

@@ -4,11 +4,10 @@ import hashlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from documents.models import Document
-from tests.factories import born_digital_pdf, png
+from tests.factories import api_token, born_digital_pdf, png
 
 URL = "/api/v1/documents/"
 
@@ -124,9 +123,9 @@ def test_ocr_mode_is_recorded(api_client):
 
 def test_token_authentication(user):
     # GIVEN a client that sends only an API token
-    token = Token.objects.create(user=user)
+    token = api_token(user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
 
     # WHEN it uploads and then lists documents
     created = post_file(client, "token.png", png(["Sent with a token."]))
@@ -157,9 +156,20 @@ def test_anonymous_and_bad_tokens_are_refused(db, authorization):
     assert not Document.objects.exists()
 
 
-def test_openapi_schema_lists_the_documents_endpoints(client, db):
-    # GIVEN the API (WHEN its schema is fetched as JSON)
-    response = client.get("/api/schema/", {"format": "json"})
+def test_the_schema_and_the_docs_need_a_signed_in_user(client, db):
+    assert client.get("/api/schema/", {"format": "json"}).status_code in (401, 403)
+    assert client.get("/api/docs/").status_code in (401, 403)
+
+
+def test_the_docs_are_served_from_here_not_a_cdn(web_client):
+    page = web_client.get("/api/docs/").content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
+    assert "cdn" not in page.lower() and "<script>" not in page
+
+
+def test_openapi_schema_lists_the_documents_endpoints(api_client):
+    # GIVEN the API (WHEN its schema is fetched as JSON by a signed-in user)
+    response = api_client.get("/api/schema/", {"format": "json"})
 
     # THEN it is an OpenAPI document with the upload and the read endpoints
     assert response.status_code == 200

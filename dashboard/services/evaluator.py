@@ -8,7 +8,8 @@ when the leader dies. The watchdog rule checks the evaluator from outside (see
 services/snapshot.py), because a dead evaluator cannot report itself.
 
 The leader also runs processing's own periodic duties about the workers
-(processing.housekeeping), for the same reason: a worker cannot report its own death.
+(processing.housekeeping), for the same reason: a worker cannot report its own death; and,
+once a day, retention and the orphan sweep (documents.retention).
 """
 
 import logging
@@ -21,6 +22,7 @@ from django.db import close_old_connections
 from dashboard.models import AlertRule
 from dashboard.selectors.conditions import Context
 from dashboard.services import alerts, snapshot
+from documents.retention import DailyDuties
 from exora.leadership import Leadership
 from processing.brokers import broker_queues
 from processing.housekeeping import Housekeeping
@@ -54,6 +56,7 @@ def run_forever(stopping: threading.Event, leader: Leadership | None, interval: 
     """Every `interval` seconds while this process leads (`leader` None: always lead), evaluate
     the alert rules, then processing's housekeeping."""
     housekeeping = Housekeeping()
+    daily = DailyDuties()
     while not stopping.is_set():
         try:
             close_old_connections()
@@ -62,6 +65,7 @@ def run_forever(stopping: threading.Event, leader: Leadership | None, interval: 
                 if events:
                     logger.info("alerts: %s", ", ".join(f"{e.kind} #{e.alert_id}" for e in events))
                 housekeeping.run_round()
+                daily.run_when_due()
         except Exception:
             # Redis or the database is down: try again next round; the watchdog tells if it lasts.
             logger.exception("alert round failed; trying again in %.0f s", interval)

@@ -10,6 +10,7 @@
     broker       Dramatiq's broker, the channel layer, the socket events
     operations   the operators' dashboard, alerts, /metrics
     fleet        what several hosts need, refused at start when missing
+    security     request sizes, sign-in, tokens, HTTPS, CSP, the record of reads, retention
 """
 
 from exora.settings.broker import *  # noqa: F403
@@ -18,4 +19,5 @@ from exora.settings.django import *  # noqa: F403
 from exora.settings.fleet import *  # noqa: F403
 from exora.settings.operations import *  # noqa: F403
 from exora.settings.processing import *  # noqa: F403
+from exora.settings.security import *  # noqa: F403
 from exora.settings.storage import *  # noqa: F403

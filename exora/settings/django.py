@@ -1,12 +1,16 @@
 """Django itself: where data lives, the secret key, apps, middleware, templates, static files,
 sign-in, uploads, the API, e-mail and logging."""
 
+import contextlib
+import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import django_stubs_ext
 
 from exora import env, hosts
+from exora.mailurl import email_settings
 
 # Generic classes of Django's (ModelAdmin[Document], QuerySet[Page]) subscriptable at run time,
 # as the type checker reads them.
@@ -14,9 +18,22 @@ django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
+# What this process creates is its own: files 0600, folders 0700 (uploads, page images, the
+# workers' cache and scratch, the database file, the secret key).
+os.umask(0o077)
+
 DATA_DIR = env.get_path("EXORA_DATA_DIR", BASE_DIR / "data")
 MEDIA_ROOT = DATA_DIR / "media"
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+# Scratch of every kind (Django's spooled uploads, the workers' page folders, the servers'
+# temporary files) lives here rather than in a /tmp shared with other users, where the orphan
+# sweep (documents.retention) finds what a killed process left behind.
+EXORA_TMP_DIR = env.get_path("EXORA_TMP_DIR", DATA_DIR / "tmp")
+EXORA_TMP_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+tempfile.tempdir = str(EXORA_TMP_DIR)
+FILE_UPLOAD_TEMP_DIR = str(EXORA_TMP_DIR)
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # Set for every host of a fleet (fleet.py refuses a host without it): a key generated into one
 # host's data dir would sign sessions no other host accepts.
@@ -29,9 +46,25 @@ def _secret_key() -> str:
         return EXORA_SECRET_KEY
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        write_new_file_atomically(key_file, secrets.token_urlsafe(50).encode())
     return key_file.read_text().strip()
+
+
+def write_new_file_atomically(path: Path, content: bytes) -> None:
+    """Create `path` whole and 0600 from its first moment, unless it exists: written to a file
+    of its own (created 0600, never readable by others), then linked into place, which fails
+    if another process (a web and a worker starting together) made it first; theirs stays."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 SECRET_KEY = _secret_key()
@@ -42,12 +75,6 @@ CSRF_TRUSTED_ORIGINS = env.get_list("EXORA_CSRF_TRUSTED_ORIGINS", [])
 EXORA_HOST = env.get_str("EXORA_HOST", "127.0.0.1")
 EXORA_PORT = env.get_int("EXORA_PORT", 8000, minimum=1)
 EXORA_WEB_PROCESSES = env.get_int("EXORA_WEB_PROCESSES", hosts.usable_cpus(), minimum=1)
-# Behind a proxy that ends TLS (an Ingress, a load balancer), the header it sets to say the
-# request came over https, e.g. X-Forwarded-Proto: only set it when the proxy always sets or
-# overwrites that header, or a client could claim https itself.
-EXORA_PROXY_SSL_HEADER = env.get_str("EXORA_PROXY_SSL_HEADER", "")
-if EXORA_PROXY_SSL_HEADER:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_" + EXORA_PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
 EXORA_ADMIN_USER = env.get_str("EXORA_ADMIN_USER", "admin")
 EXORA_ADMIN_PASSWORD = env.get_str("EXORA_ADMIN_PASSWORD", "")  # empty: a random one is printed
 
@@ -59,13 +86,19 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "django_dramatiq",
     "channels",
     "documents",
     "processing",
     "dashboard",
+    "access",
 ]
 
 MIDDLEWARE = [
@@ -76,8 +109,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "exora.twofactor.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "exora.nostore.PrivateByDefaultMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "exora.urls"
@@ -94,17 +132,13 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
 ]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.get_str("EXORA_TIME_ZONE", "UTC")
@@ -130,7 +164,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -142,9 +176,18 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Upload medical documents and read back their pages, text and words.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the package (drf-spectacular-sidecar), not a CDN; the schema and the
+    # docs need a signed-in user like the API itself.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
-EMAIL_BACKEND = env.get_str("EXORA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Where e-mail goes (exora/mailurl.py): none unless set; `make run` prints it to the console.
+_email = email_settings(env.get_str("EXORA_EMAIL_URL", ""))
+EMAIL_BACKEND = _email.pop("EMAIL_BACKEND")
+globals().update(_email)
 DEFAULT_FROM_EMAIL = env.get_str("EXORA_FROM_EMAIL", "exora@localhost")
 
 LOGGING = {

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
@@ -30,9 +31,15 @@ def default_rules(db) -> None:
     seed_default_rules()
 
 
+OPERATOR_PERMISSIONS = ("retry_document", "cancel_document", "acknowledge_alert")
+
+
 @pytest.fixture
 def operator(db):
-    return get_user_model().objects.create_user("olga", password=PASSWORD, is_staff=True)
+    """Staff with the operators' permissions (/ops/ actions need them, not only staff status)."""
+    olga = get_user_model().objects.create_user("olga", password=PASSWORD, is_staff=True)
+    olga.user_permissions.add(*Permission.objects.filter(codename__in=OPERATOR_PERMISSIONS))
+    return olga
 
 
 @pytest.fixture

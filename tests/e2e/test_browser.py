@@ -162,9 +162,18 @@ def _wait_for_image(page: Page, number: int) -> None:
 
 
 def _record_problems(page: Page) -> list[str]:
-    """JavaScript errors and failed requests (but the favicon, which there is none of)."""
+    """JavaScript errors, what the content security policy refused, and failed requests (but
+    the favicon, which there is none of)."""
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"refused by the policy: {message.text}")
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
     page.on(
         "response",
         lambda response: (

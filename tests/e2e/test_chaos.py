@@ -15,12 +15,11 @@ import pytest
 import redis
 from django.contrib.auth import get_user_model
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from documents.models import Document
 from processing import identity
 from processing.models import Page
-from tests.factories import scanned_pdf
+from tests.factories import api_token, scanned_pdf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.chaos]
 
@@ -31,7 +30,7 @@ RECOVERY_LIMIT_SECONDS = 90
 @pytest.fixture
 def api(api_for):
     user = get_user_model().objects.create_user("chaos", password="correct-horse-battery")
-    return api_for(Token.objects.create(user=user).key)
+    return api_for(api_token(user))
 
 
 def upload_batch(api, sizes: list[int] = SIZES) -> dict[str, int]:

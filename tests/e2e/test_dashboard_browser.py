@@ -143,7 +143,8 @@ def test_the_operator_sees_the_dashboard_with_charts_and_it_polls_only_while_vis
 
             # AND it polls while visible
             polls = page.evaluate("window.exoraOps.polls")
-            page.wait_for_function(f"window.exoraOps.polls >= {polls + 2}")
+            # (functions, not expression strings: Playwright evals those, which the CSP refuses)
+            page.wait_for_function("(least) => window.exoraOps.polls >= least", arg=polls + 2)
             # WHEN the tab is hidden THEN polling stops
             page.evaluate(HIDE_TAB_JS)
             expect(page.locator("#ops-refresh-state")).to_have_text("paused while hidden")
@@ -152,7 +153,7 @@ def test_the_operator_sees_the_dashboard_with_charts_and_it_polls_only_while_vis
             assert page.evaluate("window.exoraOps.polls") == hidden_at
             # WHEN it is shown again THEN it polls at once
             page.evaluate(SHOW_TAB_JS)
-            page.wait_for_function(f"window.exoraOps.polls > {hidden_at}")
+            page.wait_for_function("(before) => window.exoraOps.polls > before", arg=hidden_at)
             expect(page.locator("#ops-refresh-state")).to_have_text("live")
             assert errors == [], errors
         finally:

@@ -11,13 +11,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from dashboard.figures import WorkerRow
 from dashboard.selectors import workers
 from processing import identity
 from processing.models import Page, WorkerProcess
-from tests.factories import scanned_pdf
+from tests.factories import api_token, scanned_pdf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -77,7 +76,7 @@ def test_a_killed_worker_shows_as_dead_with_the_page_it_held(
 
     # AND a six-page scan being read
     user = get_user_model().objects.create_user("wanda", password="correct-horse-battery")
-    api = api_for(Token.objects.create(user=user).key)
+    api = api_for(api_token(user))
     status, body = api.upload("long-scan.pdf", scanned_pdf([[f"Observation {n} recorded."] for n in range(1, 7)]))
     assert status == 201, body
 

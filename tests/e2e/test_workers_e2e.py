@@ -4,9 +4,8 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 
-from tests.factories import born_digital_pdf, scanned_pdf
+from tests.factories import api_token, born_digital_pdf, scanned_pdf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -20,7 +19,7 @@ DIGITAL_PAGES = [
 def test_scanned_and_born_digital_pdfs_are_read_by_real_workers(api_for, worker_pool, e2e_processes):
     # GIVEN a user with an API token, a running web server and a pool of two worker processes
     user = get_user_model().objects.create_user("erin", password="correct-horse-battery")
-    api = api_for(Token.objects.create(user=user).key)
+    api = api_for(api_token(user))
     logs = e2e_processes.logs
 
     # WHEN a three-page scan and a two-page born-digital PDF are uploaded over HTTP

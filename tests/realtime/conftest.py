@@ -75,7 +75,7 @@ def worker(name: str, *, threads: int = 1, age: float = 1.0, queues=None) -> Wor
 
 def session_cookie(username: str) -> bytes:
     client = Client()
-    assert client.login(username=username, password=PASSWORD)
+    client.force_login(get_user_model().objects.get(username=username))
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 

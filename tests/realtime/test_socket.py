@@ -9,16 +9,16 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from access.models import DocumentRead
 from documents import events
 from documents.consumers import MIN_INTERVAL
 from documents.models import Document
 from processing.housekeeping import Housekeeping
 from processing.models import Job
 from tests.conftest import drain
-from tests.factories import born_digital_pdf
+from tests.factories import api_token, born_digital_pdf
 from tests.realtime.conftest import communicator, queued_document, receive_all, session_cookie, worker
 
 
@@ -48,7 +48,7 @@ def test_another_origin_is_refused_even_with_a_session(alice):
 
 def test_a_token_client_connects_and_a_wrong_token_is_refused(alice):
     # GIVEN alice's API token and one queued document
-    token = Token.objects.create(user=alice).key
+    token = api_token(alice)
     document = queued_document(alice)
 
     async def scenario() -> None:
@@ -241,3 +241,23 @@ def test_owners_hear_when_the_last_worker_stops_and_when_one_is_back(alice):
         await socket.disconnect()
 
     asyncio.run(scenario())
+
+
+def test_a_snapshot_is_on_the_record_of_reads(alice):
+    # GIVEN a queued document of alice's
+    document = queued_document(alice)
+    cookie = session_cookie("alice")
+
+    async def scenario() -> list[dict[str, Any]]:
+        socket = communicator(cookie=cookie)
+        connected, _ = await socket.connect()
+        assert connected
+        messages = await receive_all(socket)
+        await socket.disconnect()
+        return messages
+
+    # WHEN her socket connects and gets its snapshot
+    assert [m["id"] for m in asyncio.run(scenario())] == [str(document.id)]
+    # THEN the read is on record, through the socket's door
+    read = DocumentRead.objects.get(document_id=document.id)
+    assert (read.reader_name, read.door, read.owner_id) == ("alice", "socket", alice.id)

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from tests.e2e.conftest import ApiClient, WebServer, WorkerPool
 from tests.e2e.fleet.engines import PGBOUNCER_PORT, pgbouncer_admin, pgbouncer_release, rabbitmq_vhost
 from tests.e2e.fleet.hosts import PASSWORD, Fleet
+from tests.factories import api_token
 
 
 @pytest.fixture(params=["redis", "rabbitmq"])
@@ -63,4 +63,4 @@ def worker_hosts(fleet) -> Iterator[dict[str, WorkerPool]]:
 @pytest.fixture
 def api(web) -> ApiClient:
     user = get_user_model().objects.create_user("hosts", password=PASSWORD)
-    return ApiClient(web.base_url, Token.objects.create(user=user).key)
+    return ApiClient(web.base_url, api_token(user))

@@ -6,13 +6,13 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import WebSocket, sync_playwright
-from rest_framework.authtoken.models import Token
 
 from documents.models import Document
 from tests.e2e.conftest import ApiClient
 from tests.e2e.fleet.engines import FailoverBalancer
 from tests.e2e.fleet.hosts import PASSWORD, upload_scans
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, SUMMARY_JS
+from tests.factories import api_token
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.chaos, pytest.mark.browser]
 
@@ -29,7 +29,7 @@ def test_a_killed_web_replica_leaves_the_session_and_the_socket_to_the_other(fle
     balancer = FailoverBalancer([("127.0.0.1", server.port or 0) for server in replicas.values()])
     worker = fleet.worker_host("worker-a")
     user = get_user_model().objects.create_user("hosts", password=PASSWORD)
-    api = ApiClient(balancer.base_url, Token.objects.create(user=user).key)
+    api = ApiClient(balancer.base_url, api_token(user))
     [document_id] = upload_scans(api, documents=1, pages=3)
     base = balancer.base_url
 
