@@ -4,6 +4,7 @@ engine (processing/engine takes them as arguments and knows no Django)."""
 from django.conf import settings
 
 from processing.engine.reader import ReadOptions
+from processing.engine.sandbox import ToolLimits
 from processing.engine.validation import FileLimits
 
 
@@ -16,6 +17,15 @@ def read_options(ocr_mode: str | None = None) -> ReadOptions:
         languages=settings.EXORA_OCR_LANGUAGES,
         timeout=settings.EXORA_PAGE_TIMEOUT,
         max_render_pixels=settings.EXORA_MAX_RENDER_PIXELS,
+        tool_limits=tool_limits(),
+    )
+
+
+def tool_limits() -> ToolLimits:
+    return ToolLimits(
+        memory_mb=settings.EXORA_TOOL_MEMORY_MB,
+        output_mb=settings.EXORA_TOOL_OUTPUT_MB,
+        text_mb_per_page=settings.EXORA_PAGE_TEXT_MB,
     )
 
 

@@ -57,7 +57,14 @@ class StartDocument(Step):
         self.scratch = Path(tempfile.mkdtemp(prefix="exora-start-"))
         source = files.cached_source(document.name_to_read, document.sha256_to_read, self.scratch)
         repaired = self.scratch / f"readable{document.extension}"
-        checked = validation.check_file(source, document.mime_type, repaired, options.file_limits())
+        checked = validation.check_file_in_box(
+            source,
+            document.mime_type,
+            repaired,
+            options.file_limits(),
+            options.tool_limits(),
+            settings.EXORA_PAGE_TIMEOUT,
+        )
         if checked.path == repaired:  # the upload was not repaired, but the file needs it
             stored, sha256 = files.store_readable_copy(self.document_id, repaired, document.extension)
             lifecycle.document_readable_copy_made(self.document_id, stored, sha256)
@@ -83,7 +90,9 @@ def _pages_read_from_text_layer(checked: validation.CheckedFile, ocr_mode: str) 
     if ocr_mode == "off":
         return set(range(1, checked.page_count + 1))  # never OCR'd: all read alike
     if ocr_mode == "auto":
-        return textlayer.pages_with_real_text(checked.path, timeout=settings.EXORA_PAGE_TIMEOUT)
+        return textlayer.pages_with_real_text(
+            checked.path, checked.page_count, timeout=settings.EXORA_PAGE_TIMEOUT, limits=options.tool_limits()
+        )
     return set()
 
 

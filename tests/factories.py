@@ -5,6 +5,7 @@ import io
 import stat
 from pathlib import Path
 
+import pikepdf
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, ImageDraw, ImageFont
@@ -46,6 +47,34 @@ def born_digital_pdf(pages: list[list[str]]) -> bytes:
         pdf.drawText(text)
         pdf.showPage()
     pdf.save()
+    return buffer.getvalue()
+
+
+def text_bomb_pdf(depth: int = 7, fanout: int = 10) -> bytes:
+    """A one-page PDF of a few kilobytes whose text is one line drawn fanout**depth times:
+    form XObjects nested `depth` deep, each drawing the one below `fanout` times (10**7 lines,
+    about 600 MB of text, for the defaults)."""
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica)
+    )
+    line = b"BT /F1 10 Tf 72 700 Td (Every line of this page is the same line, drawn again.) Tj ET"
+    form = {"Type": pikepdf.Name.XObject, "Subtype": pikepdf.Name.Form, "BBox": [0, 0, 612, 792]}
+    inner = pikepdf.Stream(pdf, line, Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)), **form)
+    for _level in range(depth):
+        drawn = pikepdf.Dictionary(XObject=pikepdf.Dictionary(X=pdf.make_indirect(inner)))
+        # Each copy a little lower than the one before, as real lines of text would be.
+        copies = [b"q 1 0 0 1 0 %d cm /X Do Q" % (-n * 12) for n in range(fanout)]
+        inner = pikepdf.Stream(pdf, b" ".join(copies), Resources=drawn, **form)
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=[0, 0, 612, 792],
+        Contents=pdf.make_indirect(pikepdf.Stream(pdf, b"/X Do")),
+        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(X=pdf.make_indirect(inner))),
+    )
+    pdf.pages.append(pikepdf.Page(page))
+    buffer = io.BytesIO()
+    pdf.save(buffer)
     return buffer.getvalue()
 
 

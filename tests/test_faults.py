@@ -2,12 +2,10 @@
 
 import multiprocessing
 import os
-import shutil
 import time
 from datetime import timedelta
 
 import psutil
-import pytesseract
 import pytest
 import redis
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -45,14 +43,10 @@ def reading_document(api_client, stub_broker, pages: int) -> Document:
 
 @pytest.fixture
 def hanging_tesseract(tmp_path, monkeypatch):
-    """A `tesseract` that never answers, standing in for one stuck on a page."""
-    real = shutil.which("tesseract")
-    # It still tells its version (pytesseract asks once per process, without a time limit).
-    script = shell_script(
-        tmp_path / "tesseract-that-hangs", f'[ "$1" = "--version" ] && exec {real} --version\nexec sleep 300'
-    )
-    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(script))
-    return script
+    """A `tesseract` that never answers, first on the PATH, standing in for one stuck on a page."""
+    script = shell_script(tmp_path / "hangs" / "tesseract", f"echo $$ >> {tmp_path / 'tesseract.pids'}\nexec sleep 300")
+    monkeypatch.setenv("PATH", f"{script.parent}:{os.environ['PATH']}")
+    return tmp_path / "tesseract.pids"
 
 
 @pytest.mark.slow
@@ -73,8 +67,9 @@ def test_hung_ocr_is_killed_retried_and_failed_with_a_reason(
     assert document.error == "Reading the page took longer than 2 s. We tried 4 times."
     assert time.monotonic() - started >= 4 * 2 + 2 + 4  # four runs of 2 s, then the backoffs
     # AND no hung engine was left behind
-    hung = [p for p in psutil.process_iter(["cmdline"]) if str(hanging_tesseract) in " ".join(p.info["cmdline"] or [])]
-    assert hung == []
+    started_pids = [int(pid) for pid in hanging_tesseract.read_text().split()]
+    assert len(started_pids) == 4
+    assert not [pid for pid in started_pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
     # AND the page is not left claimed
     assert Page.objects.get(document=document).status == Page.Status.PENDING
 
@@ -252,9 +247,8 @@ def test_a_worker_is_named_by_its_node_its_pid_and_a_boot_id_of_its_own(settings
 
 def test_ocr_engine_killed_by_a_signal_is_transient(tmp_path, monkeypatch):
     # GIVEN an OCR engine that the kernel kills (as the OOM killer would)
-    real = shutil.which("tesseract")
-    script = shell_script(tmp_path / "tesseract-killed", f'[ "$1" = "--version" ] && exec {real} --version\nkill -9 $$')
-    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(script))
+    script = shell_script(tmp_path / "killed" / "tesseract", "kill -9 $$")
+    monkeypatch.setenv("PATH", f"{script.parent}:{os.environ['PATH']}")
     image = tmp_path / "page.png"
     image.write_bytes(b"not really read")
 

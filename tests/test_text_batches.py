@@ -119,7 +119,7 @@ def test_planning_finds_the_pages_with_real_text(tmp_path):
     path.write_bytes(merged(digital_pages(1, 1), scanned_pdf([["Only pixels on this page"]]), digital_pages(3, 3)))
 
     # WHEN its pages are planned
-    text_pages = textlayer.pages_with_real_text(path, timeout=30)
+    text_pages = textlayer.pages_with_real_text(path, 3, timeout=30)
 
     # THEN the typed pages, and only they, are read from their text layer
     assert text_pages == {1, 3}
@@ -132,7 +132,7 @@ def test_planning_a_file_poppler_cannot_read_plans_nothing(tmp_path):
 
     # WHEN its pages are planned
     # THEN nothing is planned as text, so every page would be read on its own
-    assert textlayer.pages_with_real_text(path, timeout=30) == set()
+    assert textlayer.pages_with_real_text(path, 1, timeout=30) == set()
 
 
 def test_pages_poppler_cannot_render_together_in_time_are_read_one_by_one(tmp_path, monkeypatch):

@@ -19,6 +19,11 @@ EXORA_OCR_DPI = env.get_int("EXORA_OCR_DPI", 300, minimum=50)
 EXORA_DISPLAY_DPI = env.get_int("EXORA_DISPLAY_DPI", 100, minimum=36)
 EXORA_OCR_LANGUAGES = "+".join(env.get_list("EXORA_OCR_LANGUAGES", ["eng"]))
 EXORA_PAGE_TIMEOUT = env.get_int("EXORA_PAGE_TIMEOUT_SECONDS", 180, minimum=5)
+# The box every tool reading a user's file runs in (processing/engine/sandbox.py): its memory
+# (address space), the largest file it may write, and the text it may print per page.
+EXORA_TOOL_MEMORY_MB = env.get_int("EXORA_TOOL_MEMORY_MB", 2048, minimum=256)
+EXORA_TOOL_OUTPUT_MB = env.get_int("EXORA_TOOL_OUTPUT_MB", 256, minimum=1)
+EXORA_PAGE_TEXT_MB = env.get_int("EXORA_PAGE_TEXT_MB", 8, minimum=1)
 # How the extraction passes read an all-numeric date that reads both ways (03/04/2015):
 # month first (US records) or day first. Such dates are marked ambiguous either way.
 EXORA_DATE_ORDER = env.get_choice("EXORA_DATE_ORDER", "mdy", ("mdy", "dmy")).upper()  # get_choice lowercases

@@ -21,7 +21,9 @@ def process_file(path: Path, mime_type: str, options: ReadOptions, limits: valid
     stage_totals: dict[str, float] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="exora-") as scratch:
-            checked = validation.check_file(path, mime_type, Path(scratch) / "readable.pdf", limits)
+            checked = validation.check_file_in_box(
+                path, mime_type, Path(scratch) / "readable.pdf", limits, options.tool_limits, options.timeout
+            )
             for number in range(1, checked.page_count + 1):
                 with tempfile.TemporaryDirectory(prefix=f"exora-{number}-") as workdir:
                     result, _display = read_page(checked.path, mime_type, number, Path(workdir), options)

@@ -1,37 +1,49 @@
 """One Tesseract run per page, giving both the text and the words with boxes and confidences."""
 
+import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytesseract
-from pytesseract import Output, TesseractError
-
+from processing.engine import sandbox
 from processing.engine.errors import PermanentError, TransientError
 from processing.engine.hyphens import join_hyphenated
 from processing.engine.results import Word
 
+# The columns of Tesseract's TSV output, one row per page, block, paragraph, line and word.
+_COLUMNS: tuple[str, ...] = ("level", "page_num", "block_num", "par_num", "line_num", "word_num")
+_COLUMNS += ("left", "top", "width", "height", "conf", "text")
 
-def ocr_page(image_path: Path, *, languages: str, dpi: int, timeout: int) -> tuple[str, list[Word], float | None]:
-    """OCR an image file; return its text, its words and their mean confidence (0-100).
 
-    A file path, not a PIL image, goes to pytesseract: given an image it would first
-    re-encode it as PNG, which costs more than a second per page.
-    """
+def ocr_page(
+    image_path: Path, *, languages: str, dpi: int, timeout: int, limits: sandbox.ToolLimits = sandbox.DEFAULT_LIMITS
+) -> tuple[str, list[Word], float | None]:
+    """OCR an image file in the box (engine.sandbox); return its text, its words and their
+    mean confidence (0-100). One run gives both, as TSV on its standard output."""
+    command = ["tesseract", str(image_path), "stdout", "-l", languages, "--psm", "3", "--dpi", str(dpi), "tsv"]
     try:
-        data = pytesseract.image_to_data(
-            str(image_path),
-            lang=languages,
-            config=f"--psm 3 --dpi {dpi}",
-            output_type=Output.DICT,
-            timeout=timeout,
-        )
-    except TesseractError as exc:  # before RuntimeError: TesseractError is a RuntimeError
-        if isinstance(exc.status, int) and exc.status < 0:  # killed by a signal: out of memory, most often
-            raise TransientError("The OCR engine was stopped while reading the page (out of memory?).") from exc
-        raise PermanentError("This page could not be read by the OCR engine.") from exc
-    except RuntimeError as exc:  # pytesseract's way of saying it killed a run that took too long
+        tool = sandbox.run(command, limits, timeout=timeout, output_bytes=limits.text_mb_per_page * sandbox.MB)
+    except subprocess.TimeoutExpired as exc:
         raise TransientError(f"Reading the page took longer than {timeout} s.") from exc
-    return _assemble(data)
+    except FileNotFoundError as exc:
+        raise TransientError("The OCR engine (Tesseract) is not installed on this worker.") from exc
+    if tool.returncode == -signal.SIGKILL:  # the kernel's OOM killer, most often
+        raise TransientError("The OCR engine was stopped while reading the page (out of memory?).")
+    if tool.returncode != 0:  # it could not read the image, or ran out of its memory limit
+        raise PermanentError("This page could not be read by the OCR engine.")
+    return _assemble(_columns(tool.stdout.decode("utf-8", errors="replace")))
+
+
+def _columns(tsv: str) -> dict[str, list[Any]]:
+    """Tesseract's TSV as one list per column (its header row skipped)."""
+    data: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
+    for row in tsv.split("\n")[1:]:
+        fields = row.split("\t", len(_COLUMNS) - 1)
+        if len(fields) != len(_COLUMNS):
+            continue
+        for name, value in zip(_COLUMNS, fields, strict=True):
+            data[name].append(value)
+    return data
 
 
 def _assemble(data: dict[str, list[Any]]) -> tuple[str, list[Word], float | None]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from processing.engine import ocr, rendering, textlayer, validation
+from processing.engine import ocr, rendering, sandbox, textlayer, validation
 from processing.engine.errors import ProcessingError, UnrenderablePage
 from processing.engine.results import PageResult
 
@@ -27,6 +27,8 @@ class ReadOptions:
     languages: str
     timeout: int  # seconds for each tool run on a page (or a run of pages)
     max_render_pixels: int  # a page is rendered at `dpi` unless it would exceed this
+    # The box every tool reading the file runs in (engine.sandbox).
+    tool_limits: sandbox.ToolLimits = sandbox.DEFAULT_LIMITS
 
 
 def read_page(path: Path, mime_type: str, number: int, workdir: Path, options: ReadOptions) -> tuple[PageResult, Path]:
@@ -37,7 +39,7 @@ def read_page(path: Path, mime_type: str, number: int, workdir: Path, options: R
             result, display = _read_pdf_page(path, number, workdir, options)
         except UnrenderablePage:
             rewritten = workdir / REWRITTEN_NAME
-            if not validation.rewrite_for_poppler(path, rewritten):
+            if not validation.rewrite_for_poppler_in_box(path, rewritten, options.tool_limits, options.timeout):
                 raise
             logger.info("page %s: poppler would not draw it; reading it again from a copy rewritten by qpdf", number)
             result, display = _read_pdf_page(rewritten, number, workdir, options)
@@ -60,11 +62,22 @@ def read_text_pages(
     started = time.perf_counter()
     try:
         with rendering.rendering_pdf_pages(
-            path, first, last, workdir, dpi=options.display_dpi, for_ocr=False, timeout=options.timeout
+            path,
+            first,
+            last,
+            workdir,
+            dpi=options.display_dpi,
+            for_ocr=False,
+            timeout=options.timeout,
+            limits=options.tool_limits,
         ) as rendered:
-            layers = textlayer.read_text_layers(path, first, last, dpi=options.dpi, timeout=options.timeout)
+            layers = textlayer.read_text_layers(
+                path, first, last, dpi=options.dpi, timeout=options.timeout, limits=options.tool_limits
+            )
             text_seconds = time.perf_counter() - started
             displays = rendered()
+    except sandbox.ToolLimitExceeded:
+        raise  # the file's doing: one page at a time would pass the same limit again
     except ProcessingError:
         logger.warning("pages %s-%s of %s: reading them together failed; reading them one by one", first, last, path)
         return [
@@ -106,13 +119,21 @@ def _read_pdf_page(path: Path, number: int, workdir: Path, options: ReadOptions)
     timings: dict[str, float] = {}
     if options.ocr_mode != "force":
         clock = time.perf_counter()
-        layers = textlayer.read_text_layers(path, number, number, dpi=options.dpi, timeout=options.timeout)
+        layers = textlayer.read_text_layers(
+            path, number, number, dpi=options.dpi, timeout=options.timeout, limits=options.tool_limits
+        )
         layer = layers[0] if layers else textlayer.PageText(number, "", [], 0, 0)
         timings["text_layer"] = round(time.perf_counter() - clock, 4)
         if options.ocr_mode == "off" or textlayer.is_real_text(layer.text):
             clock = time.perf_counter()
             display = rendering.render_pdf_page(
-                path, number, workdir, dpi=options.display_dpi, for_ocr=False, timeout=options.timeout
+                path,
+                number,
+                workdir,
+                dpi=options.display_dpi,
+                for_ocr=False,
+                timeout=options.timeout,
+                limits=options.tool_limits,
             )
             timings["render"] = round(time.perf_counter() - clock, 4)
             return _text_layer_result(layer, timings), display
@@ -120,7 +141,7 @@ def _read_pdf_page(path: Path, number: int, workdir: Path, options: ReadOptions)
     clock = time.perf_counter()
     dpi = rendering.capped_dpi(path, number, options.dpi, options.max_render_pixels)
     ocr_image = rendering.embedded_scan(path, number, workdir, dpi=dpi) or rendering.render_pdf_page(
-        path, number, workdir, dpi=dpi, for_ocr=True, timeout=options.timeout
+        path, number, workdir, dpi=dpi, for_ocr=True, timeout=options.timeout, limits=options.tool_limits
     )
     display, width, height = _display_from_ocr_image(ocr_image, workdir, dpi, options.display_dpi)
     timings["render"] = round(time.perf_counter() - clock, 4)
@@ -148,7 +169,7 @@ def _ocr(
 ) -> PageResult:
     clock = time.perf_counter()
     text, words, mean = ocr.ocr_page(
-        image, languages=options.languages, dpi=dpi or options.dpi, timeout=options.timeout
+        image, languages=options.languages, dpi=dpi or options.dpi, timeout=options.timeout, limits=options.tool_limits
     )
     timings["ocr"] = round(time.perf_counter() - clock, 4)
     return PageResult(number, "ocr", text, mean, words, width, height, timings)

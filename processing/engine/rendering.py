@@ -15,6 +15,7 @@ from pathlib import Path
 import pikepdf
 from PIL import Image, UnidentifiedImageError
 
+from processing.engine import sandbox
 from processing.engine.errors import PermanentError, TransientError, UnrenderablePage, pages_named
 
 PDF = "application/pdf"
@@ -102,27 +103,55 @@ def _plain_scan_jpeg(page: pikepdf.Page, dpi: int) -> tuple[bytes, tuple[int, in
     return image.read_raw_bytes(), size
 
 
-def render_pdf_page(path: Path, number: int, workdir: Path, *, dpi: int, for_ocr: bool, timeout: int) -> Path:
+def render_pdf_page(
+    path: Path,
+    number: int,
+    workdir: Path,
+    *,
+    dpi: int,
+    for_ocr: bool,
+    timeout: int,
+    limits: sandbox.ToolLimits = sandbox.DEFAULT_LIMITS,
+) -> Path:
     """Render one page: grayscale PGM for OCR, or a JPEG to display."""
-    return render_pdf_pages(path, number, number, workdir, dpi=dpi, for_ocr=for_ocr, timeout=timeout)[0]
+    return render_pdf_pages(path, number, number, workdir, dpi=dpi, for_ocr=for_ocr, timeout=timeout, limits=limits)[0]
 
 
 def render_pdf_pages(
-    path: Path, first: int, last: int, workdir: Path, *, dpi: int, for_ocr: bool, timeout: int
+    path: Path,
+    first: int,
+    last: int,
+    workdir: Path,
+    *,
+    dpi: int,
+    for_ocr: bool,
+    timeout: int,
+    limits: sandbox.ToolLimits = sandbox.DEFAULT_LIMITS,
 ) -> list[Path]:
     """Render pages `first` to `last` in one poppler run, one file per page, in page order."""
-    with rendering_pdf_pages(path, first, last, workdir, dpi=dpi, for_ocr=for_ocr, timeout=timeout) as rendered:
+    with rendering_pdf_pages(
+        path, first, last, workdir, dpi=dpi, for_ocr=for_ocr, timeout=timeout, limits=limits
+    ) as rendered:
         return rendered()
 
 
 @contextlib.contextmanager
 def rendering_pdf_pages(
-    path: Path, first: int, last: int, workdir: Path, *, dpi: int, for_ocr: bool, timeout: int
+    path: Path,
+    first: int,
+    last: int,
+    workdir: Path,
+    *,
+    dpi: int,
+    for_ocr: bool,
+    timeout: int,
+    limits: sandbox.ToolLimits = sandbox.DEFAULT_LIMITS,
 ) -> Iterator[Callable[[], list[Path]]]:
     """Start rendering pages `first` to `last` in the background, so that the block can do
     something else meanwhile (read the text layer); the block gets a function that waits for
     the files, at most `timeout` seconds from the start. A render still running when the
-    block ends is killed.
+    block ends is killed. poppler runs in the box (engine.sandbox): a page image may not pass
+    `limits.output_mb`.
 
     Grayscale PGM for OCR comes from pdftoppm; display JPEGs from pdftocairo, which draws a
     text page in a quarter less CPU (benchmarks/README.md). Both are run directly: pdf2image's
@@ -138,7 +167,7 @@ def rendering_pdf_pages(
     command = [tool, "-r", str(dpi), "-f", str(first), "-l", str(last), *fmt, *single, str(path), str(stem)]
     deadline = time.monotonic() + timeout
     try:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = sandbox.start(command, limits, timeout=timeout, output_bytes=limits.output_mb * sandbox.MB)
     except FileNotFoundError as exc:
         raise TransientError("The PDF tools (poppler) are not installed on this worker.") from exc
 
@@ -147,6 +176,7 @@ def rendering_pdf_pages(
             process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired as exc:
             raise TransientError(f"Rendering {pages_named(first, last)} took longer than {timeout} s.") from exc
+        sandbox.raise_if_limited(process.returncode, tool)
         return _rendered_files(stem, suffix, first, last, single=bool(single))
 
     try:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from processing.engine import sandbox
 from processing.engine.errors import TransientError, pages_named
 from processing.engine.hyphens import join_hyphenated
 from processing.engine.results import Word
@@ -29,19 +30,22 @@ class PageText:
     height: int
 
 
-def read_text_layers(path: Path, first: int, last: int, *, dpi: int, timeout: int) -> list[PageText]:
-    """The text layer of pages `first` to `last`, in one poppler run (its start-up costs more
-    than reading a page of text)."""
+def read_text_layers(
+    path: Path, first: int, last: int, *, dpi: int, timeout: int, limits: sandbox.ToolLimits = sandbox.DEFAULT_LIMITS
+) -> list[PageText]:
+    """The text layer of pages `first` to `last`, in one poppler run in the box (its start-up
+    costs more than reading a page of text), at most `limits.text_mb_per_page` a page."""
+    cap = (last - first + 1) * limits.text_mb_per_page * sandbox.MB
     try:
-        completed = subprocess.run(
+        tool = sandbox.run(
             ["pdftotext", "-tsv", "-f", str(first), "-l", str(last), str(path), "-"],
-            capture_output=True,
+            limits,
             timeout=timeout,
-            check=False,
+            output_bytes=cap,
         )
     except subprocess.TimeoutExpired as exc:
         raise TransientError(f"Reading the text of {pages_named(first, last)} took longer than {timeout} s.") from exc
-    return _pages_from_tsv(completed.stdout.decode("utf-8", errors="replace"), dpi / 72.0)
+    return _pages_from_tsv(tool.stdout.decode("utf-8", errors="replace"), dpi / 72.0)
 
 
 # The levels of pdftotext -tsv's rows, which come in reading order: a page, then each of its
@@ -90,24 +94,23 @@ def _pages_from_tsv(tsv: str, scale: float) -> list[PageText]:
     return [page for page, _ in pages]
 
 
-def pages_with_real_text(path: Path, *, timeout: int) -> set[int]:
+def pages_with_real_text(
+    path: Path, page_count: int, *, timeout: int, limits: sandbox.ToolLimits = sandbox.DEFAULT_LIMITS
+) -> set[int]:
     """The numbers of the pages whose text layer can stand in for OCR, from one plain
     pdftotext run over the whole file (about a millisecond a page), read a page at a time.
 
     Only a plan: a page left out is simply read on its own, so a run that fails or takes too
-    long plans nothing rather than failing the document.
+    long plans nothing rather than failing the document. A file whose text passes
+    `limits.text_mb_per_page` a page (it draws its text over and over) fails it for good.
     """
+    cap = min(page_count * limits.text_mb_per_page, limits.output_mb) * sandbox.MB
     with tempfile.TemporaryDirectory(prefix="exora-plan-") as workdir:
         output = Path(workdir) / "text.txt"
         try:
-            subprocess.run(
-                # -raw: in the order the page draws it, without laying it out (half the time),
-                # which does not change how much of it is readable.
-                ["pdftotext", "-q", "-raw", str(path), str(output)],
-                capture_output=True,
-                timeout=timeout,
-                check=False,
-            )
+            # -raw: in the order the page draws it, without laying it out (half the time),
+            # which does not change how much of it is readable.
+            sandbox.run(["pdftotext", "-q", "-raw", str(path), str(output)], limits, timeout=timeout, output_bytes=cap)
         except (subprocess.TimeoutExpired, FileNotFoundError):
             return set()
         if not output.is_file():

@@ -3,16 +3,27 @@
 Each check ends in a `PermanentError` whose message tells the owner what is wrong. A PDF that
 qpdf can repair (broken cross-reference table, truncated) or that opens with the empty
 password is rewritten to a readable copy, as Paperless-ngx does, instead of being refused.
+
+In a worker, the checks and qpdf's rewrites run in the box (engine.sandbox) in a process of
+their own (`python -m processing.engine.validation`): qpdf parses the whole hostile file, and
+its memory must not be the worker's.
 """
 
-from dataclasses import dataclass
+import json
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 from PIL import Image, UnidentifiedImageError
 
-from processing.engine.errors import PermanentError
+from processing.engine import sandbox
+from processing.engine.errors import PermanentError, TransientError
 from processing.engine.rendering import IMAGE_TYPES, PDF
+
+_REPOSITORY = Path(__file__).resolve().parents[2]  # where `processing` is importable from
 
 POINTS_PER_INCH = 72
 
@@ -88,6 +99,47 @@ def rewrite_for_poppler(path: Path, target: Path) -> bool:
     return True
 
 
+def check_file_in_box(
+    path: Path, mime_type: str, readable_copy: Path, limits: FileLimits, box: sandbox.ToolLimits, timeout: int
+) -> CheckedFile:
+    """`check_file` in a process of its own, in the box."""
+    answer = _in_box(["check", str(path), mime_type, str(readable_copy), json.dumps(asdict(limits))], box, timeout)
+    return CheckedFile(Path(answer["path"]), answer["mime_type"], int(answer["page_count"]))
+
+
+def rewrite_for_poppler_in_box(path: Path, target: Path, box: sandbox.ToolLimits, timeout: int) -> bool:
+    """`rewrite_for_poppler` in a process of its own, in the box."""
+    return bool(_in_box(["rewrite", str(path), str(target)], box, timeout)["rewritten"])
+
+
+def _in_box(arguments: list[str], box: sandbox.ToolLimits, timeout: int) -> dict[str, Any]:
+    command = [sys.executable, "-m", "processing.engine.validation", *arguments]
+    try:
+        run = sandbox.run(command, box, timeout=timeout, output_bytes=sandbox.MB, cwd=_REPOSITORY)
+    except subprocess.TimeoutExpired as exc:
+        raise TransientError(f"Checking the file took longer than {timeout} s.") from exc
+    if run.returncode < 0:  # killed: the kernel's OOM killer, most often
+        raise TransientError("Checking the file was stopped (out of memory?).")
+    if run.returncode != 0:  # past its memory limit (MemoryError), or a crash on this file
+        raise PermanentError("This file could not be checked: it is damaged, or built to exhaust a reader.")
+    answer: dict[str, Any] = json.loads(run.stdout)
+    if "error" in answer:
+        raise PermanentError(answer["error"])
+    return answer
+
+
+def _main(arguments: list[str]) -> dict[str, Any]:
+    """The process `_in_box` starts: one check or rewrite, its answer as JSON."""
+    try:
+        if arguments[0] == "check":
+            path, mime_type, copy, limits = arguments[1:]
+            checked = check_file(Path(path), mime_type, Path(copy), FileLimits(**json.loads(limits)))
+            return {"path": str(checked.path), "mime_type": checked.mime_type, "page_count": checked.page_count}
+        return {"rewritten": rewrite_for_poppler(Path(arguments[1]), Path(arguments[2]))}
+    except PermanentError as exc:
+        return {"error": exc.user_message}
+
+
 def _check_page_count(page_count: int, limits: FileLimits) -> None:
     if page_count < 1:
         raise PermanentError("This document has no pages.")
@@ -125,3 +177,7 @@ def _check_image(path: Path, limits: FileLimits) -> int:
     except (UnidentifiedImageError, OSError, EOFError) as exc:
         raise PermanentError("This image is damaged or not in a format we read.") from exc
     return frames
+
+
+if __name__ == "__main__":
+    print(json.dumps(_main(sys.argv[1:])))
