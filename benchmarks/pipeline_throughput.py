@@ -7,11 +7,14 @@ Sections (run them all, or pick with `--only a,b,c,d`):
   b  the limit: the same pages through bare `tesseract`, two at a time; ratio a/b (goal >= 90 %)
   c  a 200-page born-digital PDF through the workers, display images included (goal >= 50 pages/s)
   d  worker peak RSS for 10, 100 and 300 small scanned pages (goal: 300 within 20 % of 10)
+  e  the CPU an idle worker process uses, over a minute (goal on RabbitMQ: <= 0.01 core)
 
-Usage: .venv/bin/python benchmarks/pipeline_throughput.py [--quick] [--only a,b,c,d]
+Usage: .venv/bin/python benchmarks/pipeline_throughput.py [--quick] [--only a,b,c,d,e]
+           [--broker redis|rabbitmq] [--pgbouncer]
 
-Everything runs against its own database (exora_bench), its own Redis db (flushed before every
-worker run) and a temporary data directory; workers are stopped on exit, Ctrl-C or error.
+Everything runs against its own database (exora_bench, reached by the workers through PgBouncer
+with --pgbouncer), its own Redis db (and RabbitMQ virtual host with --broker rabbitmq), emptied
+before every worker run, and a temporary data directory; workers are stopped on exit, Ctrl-C or error.
 The documents come from sample_documents.py; worker_runs.py starts the workers and measures a
 document's run through them.
 """
@@ -33,6 +36,7 @@ from typing import NoReturn, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 import psutil
+from engines import IDLE_WAIT_MS, broker_env, idle_worker_cores, through_pgbouncer
 from sample_documents import born_digital_pdf, dense_scanned_pdf, small_scanned_pdf
 from worker_runs import (
     PYTHON,
@@ -55,6 +59,7 @@ DEFAULT_REDIS_DB = 13
 GOAL_OCR_RATIO = 0.90
 GOAL_DIGITAL_PAGES_PER_SECOND = 50.0
 GOAL_MEMORY_GROWTH = 0.20
+GOAL_IDLE_CORES = 0.01
 
 
 class Sizes(TypedDict):
@@ -74,6 +79,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer pages: a/b 10, c 50, d 10/50/100")
     parser.add_argument("--only", default="a,b,c,d", help="comma-separated sections to run (default: a,b,c,d)")
+    parser.add_argument("--broker", choices=("redis", "rabbitmq"), default="redis", help="what carries the work")
+    parser.add_argument("--pgbouncer", action="store_true", help="workers reach PostgreSQL through PgBouncer")
     parser.add_argument(
         "--database-url",
         default=DEFAULT_DATABASE_URL,
@@ -90,7 +97,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     args = parser.parse_args()
     args.sections = {s.strip() for s in args.only.split(",") if s.strip()}
-    unknown = args.sections - set("abcd")
+    unknown = args.sections - set("abcde")
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     if "bench" not in urlsplit(args.database_url).path:
@@ -107,16 +114,17 @@ def configure_environment(args: argparse.Namespace, data_dir: Path) -> dict[str,
     overrides = {
         "DJANGO_SETTINGS_MODULE": "exora.settings",
         "DATABASE_URL": args.database_url,
-        "EXORA_BROKER": "redis",
-        "REDIS_URL": redis_url,
+        **broker_env(args.broker, redis_url),
         "EXORA_DATA_DIR": str(data_dir),
         "EXORA_LOG_LEVEL": "INFO",
         "OMP_THREAD_LIMIT": "1",
     }
     os.environ.update(overrides)
-    # As `manage.py runworkers` starts them: one message at a time per worker, picked up
-    # within 100 ms of the worker being free.
-    worker_env = {**os.environ, "dramatiq_queue_prefetch": "1", "dramatiq_worker_timeout": "100"}
+    # As `manage.py runworkers` starts them: one message at a time per worker, its idle wait
+    # the broker's.
+    worker_env = {**os.environ, "dramatiq_queue_prefetch": "1", "dramatiq_worker_timeout": IDLE_WAIT_MS[args.broker]}
+    if args.pgbouncer:
+        worker_env.update(through_pgbouncer(args.database_url))
     worker_env.update(dict(item.split("=", 1) for item in args.worker_env))
     return worker_env
 
@@ -241,7 +249,7 @@ def main() -> int:
         report(f"Exora pipeline throughput - {psutil.cpu_count()} cores, {psutil.virtual_memory().total >> 30} GB")
         report(
             f"workers: rundramatiq --processes {WORKER_PROCESSES} --threads {WORKER_THREADS}; "
-            f"Redis {env['REDIS_URL']}; DB {args.database_url}; data {workdir}"
+            f"broker {args.broker}; Redis {env['REDIS_URL']}; DB {env['DATABASE_URL']}; data {workdir}"
         )
         report(f"code: {version}")
         if args.worker_env:
@@ -394,6 +402,16 @@ def main() -> int:
             report(line)
             summary.append(line)
 
+        if "e" in args.sections:
+            report("\n(e) idle worker processes, over 60 s")
+            cores, pool = idle_worker_cores(PYTHON, REPO, env, WORKER_PROCESSES, 60.0)
+            met = cores <= GOAL_IDLE_CORES if args.broker == "rabbitmq" else True
+            line = f"(e) idle CPU per worker process on {args.broker}: {cores:.4f} core ({pool} processes in the pool)"
+            if args.broker == "rabbitmq":
+                line += f" (goal <= {GOAL_IDLE_CORES}): {verdict(met)}"
+            report("  " + line)
+            summary.append(line)
+
         report("\n" + "=" * 100)
         report("SUMMARY")
         report(f"command: {command}")
@@ -401,6 +419,7 @@ def main() -> int:
         if args.worker_env:
             report(f"extra worker environment: {' '.join(args.worker_env)}")
         report(f"machine: {psutil.cpu_count()} cores; workers {WORKER_PROCESSES} processes x {WORKER_THREADS} thread")
+        report(f"broker: {args.broker}; workers' database {'through PgBouncer' if args.pgbouncer else 'direct'}")
         for line in summary:
             report(line)
         report("=" * 100)

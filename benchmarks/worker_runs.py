@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import psutil
+from engines import empty_rabbitmq
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -42,6 +43,13 @@ def flush_redis(redis_url: str) -> None:
         client.flushdb()
     finally:
         client.close()
+
+
+def reset_broker(env: dict[str, str]) -> None:
+    """An empty broker for the next run: Redis flushed, and RabbitMQ's queues when it carries the work."""
+    if env.get("EXORA_BROKER") == "rabbitmq":
+        empty_rabbitmq()
+    flush_redis(env["REDIS_URL"])
 
 
 # --- Worker processes and their memory -------------------------------------------------------------
@@ -127,7 +135,7 @@ class TreeSampler(threading.Thread):
 
 
 class Workers:
-    """`manage.py rundramatiq` in its own session, on a freshly flushed Redis db; always stopped."""
+    """`manage.py rundramatiq` in its own session, on an emptied broker; always stopped."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = env
@@ -137,7 +145,7 @@ class Workers:
         self.spawn_seconds = 0.0
 
     def __enter__(self) -> "Workers":
-        flush_redis(self.env["REDIS_URL"])
+        reset_broker(self.env)
         started = time.perf_counter()
         with self.log_path.open("wb") as log:
             process = self.process = subprocess.Popen(
@@ -202,7 +210,7 @@ class Workers:
         # Whatever is left of the group (a tesseract orphaned by a killed worker).
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-        flush_redis(self.env["REDIS_URL"])
+        reset_broker(self.env)
 
 
 # --- One document through the workers --------------------------------------------------------------

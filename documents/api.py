@@ -89,8 +89,11 @@ class DocumentViewSet(
             body: dict[str, Any] = {"detail": rejected.message}
             if rejected.existing is not None:
                 body["existing"] = DocumentSerializer(rejected.existing, context={"request": request}).data
-            return Response(body, status=rejected.http_status)
+            retry = {"Retry-After": str(rejected.retry_after)} if rejected.retry_after else None
+            return Response(body, status=rejected.http_status, headers=retry)
         data = DocumentSerializer(document, context={"request": request}).data
+        # The answer comes at once however long the queue; it says how long the wait is.
+        data["expected_wait_seconds"], data["notice"] = selectors.expected_wait()
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["links"]["self"]})
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:

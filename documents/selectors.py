@@ -2,6 +2,7 @@
 
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404
@@ -15,6 +16,16 @@ from processing.api import Page
 CANCEL = "cancel"
 RETRY = "retry"
 UPLOAD_READABLE_COPY = "upload"
+
+
+def expected_wait() -> tuple[int | None, str]:
+    """About how many seconds a document uploaded now waits before it starts (None: no worker
+    is alive to tell), and what to tell its owner when that is long (the service is busy)."""
+    wait = processing.newcomer_wait_seconds()
+    if wait is None or wait <= settings.EXORA_BUSY_WAIT_SECONDS:
+        return (round(wait) if wait is not None else None), ""
+    minutes = max(round(wait / 60), 1)
+    return round(wait), f"Many documents are waiting: this one should start in about {minutes} minutes."
 
 
 def documents_of(user: User) -> QuerySet[Document]:

@@ -12,8 +12,8 @@ from pathlib import Path
 import magic
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.files import File
 from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
+from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -22,22 +22,37 @@ from documents.models import Document
 from documents.uploads import too_large_message
 from processing import api as processing
 
+# When to try again after a refusal that time cures: the documents waiting are read in minutes,
+# the day's pages free up over the hours.
+WAITING_RETRY_AFTER_SECONDS = 60
+PAGES_PER_DAY_RETRY_AFTER_SECONDS = 3600
+
 
 class UploadRejected(Exception):
     """An upload we will not process, with a message for the person who sent it."""
 
-    def __init__(self, message: str, *, http_status: int = 400, existing: Document | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int = 400,
+        existing: Document | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.http_status = http_status
         self.existing = existing
+        self.retry_after = retry_after  # seconds, for a refusal that time cures (429)
 
 
 def document_upload(owner: User, upload: UploadedFile[bytes], ocr_mode: str | None = None) -> Document:
     """Check an upload, store it, and create its document (queued once the transaction commits).
 
-    The bytes are typed and hashed, then checked from a local file, so that a bad file is
-    refused here with a clear message and never reaches the storage or a worker.
+    The quick checks (size, type, password, page count) run here, from a local file, so that a
+    bad file is refused at once with a clear message and never reaches the storage; every
+    page's size and any repair wait for the worker's first step, whose errors reach the owner
+    the same way. The pooled database connection goes back while the file is being stored.
     """
     _refuse_empty_or_oversized(upload.size)
     head = upload.read(8192)
@@ -46,8 +61,15 @@ def document_upload(owner: User, upload: UploadedFile[bytes], ocr_mode: str | No
         raise UploadRejected(
             f"This file type ({mime_type}) is not supported. Upload a PDF, TIFF, PNG or JPEG.", http_status=415
         )
-    _refuse_over_quota(owner, upload.size or 0)
     sha256 = _sha256(upload)
+    with tempfile.TemporaryDirectory(prefix="exora-upload-") as scratch:
+        try:
+            page_count = processing.check_upload(_local_file(upload, Path(scratch)), mime_type)
+        except processing.PermanentError as error:
+            raise UploadRejected(error.user_message, http_status=422) from error
+    _refuse_over_quota(owner, upload.size or 0)
+    _refuse_too_many_waiting(owner)
+    _refuse_over_pages_per_day(owner, page_count)
     existing = (
         Document.objects.filter(owner=owner, sha256=sha256)
         .exclude(status__in=(Document.Status.FAILED, Document.Status.CANCELLED))
@@ -64,23 +86,21 @@ def document_upload(owner: User, upload: UploadedFile[bytes], ocr_mode: str | No
         size_bytes=upload.size or 0,
         sha256=sha256,
         mime_type=mime_type,
+        page_count=page_count,
         ocr_mode=ocr_mode or settings.EXORA_OCR_MODE,
     )
-    with tempfile.TemporaryDirectory(prefix="exora-upload-") as scratch:
-        local = _local_file(upload, Path(scratch))
-        try:
-            checked = processing.check_upload(local, mime_type, Path(scratch) / f"readable{document.extension}")
-        except processing.PermanentError as error:
-            raise UploadRejected(error.user_message, http_status=422) from error
-        document.page_count = checked.page_count
-        _refuse_over_pages_per_day(owner, checked.page_count)
-        upload.seek(0)
-        document.file.save(document.original_name, upload, save=False)
-        if checked.path != local:  # repaired or decrypted: the workers read the copy
-            with checked.path.open("rb") as copy:
-                document.readable_sha256 = _sha256(File(copy))
-                document.readable_file.save(checked.path.name, File(copy), save=False)
+    _release_database_connection()
+    upload.seek(0)
+    document.file.save(document.original_name, upload, save=False)
     return lifecycle.document_create(document)
+
+
+def _release_database_connection() -> None:
+    """Give the pooled connection back while the file goes to the storage (tens of
+    milliseconds to S3): under a burst, the other requests of this process need it. The next
+    query takes one again."""
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 def _local_file(upload: UploadedFile[bytes], scratch: Path) -> Path:
@@ -115,6 +135,19 @@ def _refuse_over_quota(owner: User, size: int) -> None:
         )
 
 
+def _refuse_too_many_waiting(owner: User) -> None:
+    """What one person may have waiting at once (EXORA_USER_MAX_WAITING): the queue is shared,
+    and a script that uploads thousands would hold everyone else's documents back."""
+    waiting = Document.objects.filter(owner=owner, finished_at__isnull=True).count()
+    if waiting >= settings.EXORA_USER_MAX_WAITING:
+        raise UploadRejected(
+            f"You have {waiting} documents waiting to be read, and at most {settings.EXORA_USER_MAX_WAITING} may "
+            "wait at once: upload more once some are done.",
+            http_status=429,
+            retry_after=WAITING_RETRY_AFTER_SECONDS,
+        )
+
+
 def _refuse_over_pages_per_day(owner: User, pages: int | None) -> None:
     since = timezone.now() - timedelta(days=1)
     recent = Document.objects.filter(owner=owner, created_at__gte=since).aggregate(pages=Sum("page_count"))
@@ -124,10 +157,11 @@ def _refuse_over_pages_per_day(owner: User, pages: int | None) -> None:
             f"You uploaded {taken} pages in the last 24 hours, and this file has {pages}: the limit is "
             f"{settings.EXORA_USER_PAGES_PER_DAY} pages a day. Try again later.",
             http_status=429,
+            retry_after=PAGES_PER_DAY_RETRY_AFTER_SECONDS,
         )
 
 
-def _sha256(upload: File[bytes]) -> str:
+def _sha256(upload: UploadedFile[bytes]) -> str:
     digest = hashlib.sha256()
     upload.seek(0)
     for chunk in upload.chunks():

@@ -40,7 +40,8 @@ def upload(request: SignedInRequest) -> HttpResponse:
         except services.UploadRejected as rejected:
             messages.error(request, f"{upload_file.name}: {rejected.message}")
         else:
-            messages.success(request, f"{upload_file.name}: queued")
+            _wait, notice = selectors.expected_wait()
+            messages.success(request, f"{upload_file.name}: queued. {notice}".strip())
     return redirect("documents:list")
 
 

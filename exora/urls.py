@@ -7,6 +7,9 @@ from rest_framework.routers import DefaultRouter
 from documents.api import DocumentViewSet
 from exora import tokens, twofactor
 
+# A database with no connection free answers 503 with Retry-After, never 500 (exora/errors.py).
+handler500 = "exora.errors.server_error"
+
 router = DefaultRouter()
 router.register("documents", DocumentViewSet, basename="document")
 

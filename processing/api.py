@@ -8,6 +8,7 @@
     the workers' local copies     forget_cached, sweep_cache (deleted documents', orphans)
     how a run went                current_run, last_failure_was_permanent
     checking an upload            check_upload, SUPPORTED_TYPES, PermanentError
+    the wait a new upload faces   newcomer_wait_seconds
     the JSON of a read document   document_json, page_json, extraction_json, read_document_json
 
 A document's own row is the documents app's: these change only processing's rows (a job, its
@@ -25,7 +26,7 @@ from processing.engine.results import ReadDocumentJson, document_json, extractio
 from processing.files import forget_cached, sweep_cache
 from processing.jobs import job_change_lane, job_create, job_fail, job_finish, job_requeue, job_start
 from processing.models import Page
-from processing.queue import QueueState, queue_states
+from processing.queue import QueueState, newcomer_wait_seconds, queue_states
 from processing.selectors import (
     Run,
     current_run,
@@ -59,6 +60,7 @@ __all__ = [
     "job_requeue",
     "job_start",
     "last_failure_was_permanent",
+    "newcomer_wait_seconds",
     "page_image_names",
     "page_json",
     "page_of_document",
@@ -71,7 +73,8 @@ __all__ = [
 ]
 
 
-def check_upload(path: Path, mime_type: str, readable_copy: Path) -> validation.CheckedFile:
-    """The checks a worker runs again before reading: PermanentError with a message for the
-    person who sent it; a repairable PDF is rewritten to `readable_copy`."""
-    return validation.check_file(path, mime_type, readable_copy, options.file_limits())
+def check_upload(path: Path, mime_type: str) -> int:
+    """The quick checks of an upload (type, password, page count): its page count, or
+    PermanentError with a message for the person who sent it. The worker's first step checks
+    the rest, and makes a readable copy of a PDF that needs repair."""
+    return validation.quick_check(path, mime_type, options.file_limits())

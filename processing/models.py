@@ -79,6 +79,9 @@ class Page(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
+    # Not read yet: waiting for a worker, or being read.
+    OPEN_STATUSES = (Status.PENDING, Status.RUNNING)
+
     class Source(models.TextChoices):
         OCR = "ocr", "OCR"
         TEXT_LAYER = "text_layer", "PDF text layer"

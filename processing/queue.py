@@ -25,7 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef, Q
 
-from processing import lanes
+from processing import lanes, selectors
 from processing.identity import database_now
 from processing.models import Attempt, Job, Page, WorkerProcess
 
@@ -34,6 +34,7 @@ DEFAULT_PAGE_SECONDS = 3.0
 RECENT_PAGES = 200
 EWMA_ALPHA = 0.2  # each newer page weighs 20%: the estimate follows a change within ~10 pages
 STATS_CACHE_SECONDS = 2.0
+NEWCOMER_CACHE_SECONDS = 5.0
 
 # One unfinished document's job, as `_unfinished_rows` reads it.
 Row = Mapping[str, Any]
@@ -212,6 +213,39 @@ def queue_states(now: datetime | None = None) -> dict[str, QueueState]:
         )
         pages_ahead += min(_pages_left(row), window)
     return states
+
+
+_newcomer_cache: dict[str, tuple[float, float | None]] = {}
+
+
+def newcomer_wait_seconds() -> float | None:
+    """About how long a document uploaded now waits for its first page to start (None: no
+    worker is alive to say): the pages in line before it (each document's window), at the
+    pace pages are read, over the worker slots alive. Cached for a few seconds: every upload
+    of a burst asks, and the answer moves slowly."""
+    with _stats_lock:
+        cached = _newcomer_cache.get("wait")
+        if cached and time.monotonic() - cached[0] < NEWCOMER_CACHE_SECONDS:
+            return cached[1]
+    window = settings.EXORA_DOCUMENT_WINDOW
+    line = selectors.pages_in_line(window)
+    times = page_times()
+    workers = workers_alive(database_now())
+    wait = None
+    if workers.slots:
+        page_seconds = max(times.typical, times.gap * workers.slots)
+        wait = (line.in_line + line.not_started * window) * page_seconds / workers.slots
+    with _stats_lock:
+        _newcomer_cache["wait"] = (time.monotonic(), wait)
+    return wait
+
+
+def forget_estimates() -> None:
+    """Drop the cached page times and wait, so that the next estimate reads the rows as they
+    are now (a test's rows, say)."""
+    with _stats_lock:
+        _stats_cache.clear()
+        _newcomer_cache.clear()
 
 
 def states_for(owner_id: int, now: datetime | None = None) -> list[QueueState]:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Min, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 
 from processing.engine.errors import PermanentError
 from processing.models import Attempt, Job, Page
@@ -60,3 +60,29 @@ def current_run(document_id: str) -> Run:
         job__document_id=document_id, stage=Attempt.Stage.PAGE, started_at__gte=enqueued_at
     ).aggregate(first=Min("started_at"))["first"]
     return Run(enqueued_at, first_page)
+
+
+@dataclass(frozen=True)
+class Line:
+    """The pages not read yet, of documents not finished."""
+
+    open_pages: int  # of documents being read: every page not read yet
+    in_line: int  # of those, each document's window (what a new upload waits behind)
+    not_started: int  # documents whose pages are not counted yet (queued, being checked)
+
+
+def pages_in_line(window: int) -> Line:
+    """The line of pages a new upload joins, in one query: a document keeps at most `window`
+    pages in the queue at once, however many it has left."""
+    open_by_document = (
+        Job.objects.filter(document__finished_at__isnull=True)
+        .annotate(open=Count("document__pages", filter=Q(document__pages__status__in=Page.OPEN_STATUSES)))
+        .values_list("document__page_count", "open")
+    )
+    open_pages = in_line = not_started = 0
+    for page_count, open_of_one in open_by_document:
+        if page_count is None:
+            not_started += 1
+        open_pages += open_of_one
+        in_line += min(open_of_one, window)
+    return Line(open_pages, in_line, not_started)

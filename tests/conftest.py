@@ -19,11 +19,17 @@ from rest_framework.test import APIClient
 import processing.actors  # noqa: F401 (the in-process workers run them; rundramatiq finds them itself)
 from documents import lifecycle
 from exora.settings.storage import s3_storage
-from processing import files, options
+from processing import files, options, queue
 from processing.engine.inline import process_file
 from processing.engine.results import DocumentJson
 from processing.lanes import QUEUES
 from processing.pipeline import StartDocument
+
+
+@pytest.fixture(autouse=True)
+def fresh_estimates() -> None:
+    """Each test's estimates (page times, the wait of a new upload) come from its own rows."""
+    queue.forget_estimates()
 
 
 @pytest.fixture
@@ -111,9 +117,9 @@ def drain(broker: StubBroker) -> None:
     """Wait until every queue is empty and nothing is running (stages enqueue more stages)."""
     with_delayed = [*QUEUES, *(f"{q}.DQ" for q in QUEUES)]  # retries wait in the delay queues
     while any(broker.queues[q].unfinished_tasks for q in with_delayed if q in broker.queues):
-        for queue in QUEUES:
-            if queue in broker.queues:
-                broker.join(queue, fail_fast=True)
+        for name in QUEUES:
+            if name in broker.queues:
+                broker.join(name, fail_fast=True)
 
 
 def start_document(document_id: object) -> list[int]:

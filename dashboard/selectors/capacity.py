@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from dashboard.figures import Capacity, Measurements
 from documents.models import Document
+from processing import selectors as processing_selectors
 from processing.models import Page
 
 ARRIVAL_WINDOW = timedelta(minutes=15)
@@ -68,25 +69,13 @@ def measurements(now: datetime) -> Measurements:
     uncounted = recent["documents"] - recent["counted"]
     arriving_pages = (recent["pages"] or 0) + uncounted * pages_per_document
     service = _service_seconds(now)
-    queued_documents = Document.objects.filter(status__in=(Document.Status.QUEUED, Document.Status.CONVERTING)).count()
-    open_pages_by_document = (
-        Page.objects.filter(
-            status__in=(Page.Status.PENDING, Page.Status.RUNNING), document__status=Document.Status.READING
-        )
-        .values("document_id")
-        .annotate(open=Count("id"))
-        .values_list("open", flat=True)
-    )
     window = settings.EXORA_DOCUMENT_WINDOW
-    open_pages = in_line = 0
-    for open_of_one in open_pages_by_document:
-        open_pages += open_of_one
-        in_line += min(open_of_one, window)
+    line = processing_selectors.pages_in_line(window)
     return {
         "arrival_pages_per_second": arriving_pages / ARRIVAL_WINDOW.total_seconds(),
         "service_seconds_per_page": service,
-        "backlog_pages": round(open_pages + queued_documents * pages_per_document, 1),
-        "pages_in_line": round(in_line + queued_documents * min(pages_per_document, window), 1),
+        "backlog_pages": round(line.open_pages + line.not_started * pages_per_document, 1),
+        "pages_in_line": round(line.in_line + line.not_started * min(pages_per_document, window), 1),
         "pages_per_document": round(pages_per_document, 2),
     }
 

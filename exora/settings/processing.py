@@ -8,6 +8,10 @@ from exora import env, hosts
 EXORA_MAX_UPLOAD_MB = env.get_int("EXORA_MAX_UPLOAD_MB", 200, minimum=1)
 EXORA_MAX_UPLOAD_BYTES = EXORA_MAX_UPLOAD_MB * 1024 * 1024
 EXORA_MAX_PAGES = env.get_int("EXORA_MAX_PAGES", 1000, minimum=1)
+# Documents one person may have waiting at once (more: 429), and the expected wait past which
+# an upload's answer says the service is busy.
+EXORA_USER_MAX_WAITING = env.get_int("EXORA_USER_MAX_WAITING", 200, minimum=1)
+EXORA_BUSY_WAIT_SECONDS = env.get_int("EXORA_BUSY_WAIT_SECONDS", 300, minimum=0)
 # Pages beyond these are refused: a small file can describe a page that would take
 # gigabytes to render (a decompression bomb).
 EXORA_MAX_PAGE_INCHES = env.get_int("EXORA_MAX_PAGE_INCHES", 50, minimum=1)

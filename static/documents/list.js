@@ -21,6 +21,10 @@
       const data = await response.json().catch(() => ({}));
       item.textContent = file.name + ": " + (response.ok ? "queued" : (data.detail || data.file || "upload failed"));
       item.className = response.ok ? "ok" : "error";
+      // A busy service says how long the wait is: shown once the page has reloaded.
+      if (response.ok && data.notice) {
+        try { sessionStorage.setItem("exora-toast", JSON.stringify({text: data.notice, kind: ""})); } catch (e) { /* no storage */ }
+      }
     }
     window.location.reload();
   }

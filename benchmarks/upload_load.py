@@ -1,0 +1,282 @@
+"""Uploads at peak: many clients uploading at once to the real web server (`manage.py runweb`),
+driven by locust as a library (headless, bounded in time, 127.0.0.1 only).
+
+Each client uploads a file of the mix, then watches its document by polling it every 2 s for
+up to 10 s, and uploads again. A refusal (429, 503) is followed by a wait of its Retry-After
+and the same upload again; anything else that is not 201 counts as an error. The mix: 85 %
+one-page scans (a few dozen KB, distinct bytes each), 12 % 30-page born-digital PDFs, 3 %
+10 MB scans.
+
+Reported per scenario (--clients 50,200,1000): p50/p95/p99 upload response time (first
+try, then any retry), answers by kind, uploads taken per second, CPU milliseconds per upload
+in the web processes, database connections at peak, the web processes' RSS at peak. Then,
+with idle workers, the time from an upload's 201 to its first page leased (20 uploads one by
+one). The web tier runs alone during the load (no workers): in a fleet they are other hosts.
+
+Usage: .venv/bin/python benchmarks/upload_load.py [--clients 50,200,1000] [--seconds 60]
+"""
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import psutil
+from engines import IDLE_WAIT_MS
+from pipeline_throughput import ensure_database
+from sample_documents import born_digital_pdf, dense_scanned_pdf
+from worker_runs import PYTHON, REPO, reset_broker
+
+DATABASE_URL = "postgres://postgres@127.0.0.1:5432/exora_bench_load"
+REDIS_URL = "redis://127.0.0.1:6379/12"
+WEB_PROCESSES = 2
+GOAL_P95_AT_200 = 2.0
+GOAL_START_P95 = 1.0
+
+
+def environment(data_dir: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "exora.settings",
+        "DATABASE_URL": DATABASE_URL,
+        "EXORA_BROKER": "redis",
+        "REDIS_URL": REDIS_URL,
+        "EXORA_DATA_DIR": str(data_dir),
+        "EXORA_LOG_LEVEL": "WARNING",
+        # The people of the test upload more than a person would in an hour.
+        "EXORA_API_UPLOADS_PER_HOUR": "100000",
+        "EXORA_USER_PAGES_PER_DAY": "10000000",
+        "EXORA_WEB_PROCESSES": str(WEB_PROCESSES),
+    }
+    os.environ.update(env)
+    return env
+
+
+def files(workdir: Path) -> dict[str, Path]:
+    """The mix's files, written once; each upload makes its bytes distinct."""
+    made = {"scan": dense_scanned_pdf(1), "pdf30": born_digital_pdf(30), "big": dense_scanned_pdf(12)}
+    paths = {}
+    for name, content in made.items():
+        paths[name] = workdir / f"{name}.pdf"
+        paths[name].write_bytes(content)
+    return paths
+
+
+def people(count: int) -> list[str]:
+    """`count` people with an API token each (the database is emptied first)."""
+    from django.contrib.auth import get_user_model
+    from knox.models import AuthToken
+
+    from documents.models import Document
+
+    Document.objects.all().delete()
+    user_model = get_user_model()
+    user_model.objects.filter(username__startswith="load-").delete()
+    users = user_model.objects.bulk_create([user_model(username=f"load-{n}") for n in range(count)])
+    return [AuthToken.objects.create(user=user)[1] for user in users]
+
+
+class Sampler(threading.Thread):
+    """The web processes' CPU and RSS, and the database's connections, every 200 ms."""
+
+    def __init__(self, web_pid: int, database: str) -> None:
+        super().__init__(daemon=True)
+        self.web = psutil.Process(web_pid)
+        self.database = database
+        self.stopping = threading.Event()
+        self.peak_rss = 0
+        self.peak_connections = 0
+
+    def tree(self) -> list[psutil.Process]:
+        return [self.web, *self.web.children(recursive=True)]
+
+    def cpu(self) -> float:
+        total = 0.0
+        for process in self.tree():
+            try:
+                total += sum(process.cpu_times()[:2])
+            except psutil.NoSuchProcess:
+                continue
+        return total
+
+    def run(self) -> None:
+        import psycopg
+
+        with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as db:
+            while not self.stopping.is_set():
+                rss = sum(p.memory_info().rss for p in self.tree() if p.is_running())
+                self.peak_rss = max(self.peak_rss, rss)
+                query = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+                row = db.execute(query, (self.database,)).fetchone()
+                self.peak_connections = max(self.peak_connections, row[0] if row else 0)
+                time.sleep(0.2)
+
+
+def start_web(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    web = subprocess.Popen(
+        [PYTHON, "manage.py", "runweb"], cwd=REPO, env={**env, "EXORA_PORT": str(port)},
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                time.sleep(2)  # every process up
+                return web
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"the web server did not start:\n{log.read_text()[-2000:]}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def scenario(clients: int, seconds: int, port: int, tokens: list[str], paths: dict[str, Path], workdir: Path) -> dict:
+    """One load: locust in a child process of its own (gevent patches everything it imports)."""
+    tokens_file = workdir / "tokens.json"
+    tokens_file.write_text(json.dumps(tokens[:clients]))
+    out = workdir / f"locust-{clients}.json"
+    command = [
+        PYTHON, str(Path(__file__).with_name("upload_load_clients.py")),
+        "--host", f"http://127.0.0.1:{port}", "--clients", str(clients), "--seconds", str(seconds),
+        "--tokens", str(tokens_file), "--files", json.dumps({k: str(v) for k, v in paths.items()}), "--out", str(out),
+    ]  # fmt: skip
+    subprocess.run(command, cwd=REPO, check=True, timeout=seconds + 600)
+    return json.loads(out.read_text())
+
+
+def start_latency(env: dict[str, str], port: int, token: str, paths: dict[str, Path], workdir: Path) -> list[float]:
+    """Seconds from an upload's 201 to its first page leased, with two idle workers."""
+    from processing.models import Attempt
+
+    workers_env = {**env, "EXORA_WORKERS": "2", "dramatiq_worker_timeout": IDLE_WAIT_MS["redis"]}
+    log = workdir / "workers.log"
+    workers = subprocess.Popen(
+        [PYTHON, "manage.py", "runworkers"], cwd=REPO, env=workers_env, stdout=log.open("wb"),
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while log.read_text(errors="replace").count("ready for action") < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(3)
+        template = paths["scan"].read_bytes()
+        seconds = []
+        for _ in range(20):
+            body, boundary = _multipart(template + f"\n%{uuid.uuid4().hex}\n".encode())
+            headers = {"Authorization": f"Token {token}", "Content-Type": f"multipart/form-data; boundary={boundary}"}
+            url = f"http://127.0.0.1:{port}/api/v1/documents/"
+            request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 (localhost)
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                answered = time.time()
+                document_id = json.loads(response.read())["id"]
+            while True:
+                attempt = Attempt.objects.filter(job__document_id=document_id, stage=Attempt.Stage.PAGE).first()
+                if attempt is not None:
+                    seconds.append(attempt.started_at.timestamp() - answered)
+                    break
+                if time.time() - answered > 60:
+                    raise RuntimeError(f"no page started in 60 s:\n{log.read_text()[-2000:]}")
+                time.sleep(0.02)
+            time.sleep(3)  # the page read: the workers idle again
+        return seconds
+    finally:
+        stop(workers)
+
+
+def _multipart(content: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    head = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="scan.pdf"\r\n'
+    head += "Content-Type: application/pdf\r\n\r\n"
+    return head.encode() + content + f"\r\n--{boundary}--\r\n".encode(), boundary
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", default="50,200,1000")
+    parser.add_argument("--seconds", type=int, default=60, help="each load's length")
+    args = parser.parse_args()
+    loads = [int(c) for c in args.clients.split(",")]
+    workdir = Path(tempfile.mkdtemp(prefix="exora-load-"))
+    env = environment(workdir / "data")
+    sys.path.insert(0, str(REPO))
+    ensure_database(DATABASE_URL, env)
+    import django
+
+    django.setup()
+    tokens = people(max(loads))
+    paths = files(workdir)
+    port = 8765
+    sizes = {kind: path.stat().st_size / 2**20 for kind, path in paths.items()}
+    print(
+        f"Exora upload load - {psutil.cpu_count()} cores; web: runweb, {WEB_PROCESSES} processes; files: one-page "
+        f"scan {sizes['scan']:.2f} MB, 30 pages {sizes['pdf30']:.2f} MB, big {sizes['big']:.1f} MB"
+    )
+    summary = []
+    for clients in loads:
+        reset_broker(env)
+        web = start_web(env, port, workdir / f"web-{clients}.log")
+        sampler = Sampler(web.pid, "exora_bench_load")
+        sampler.start()
+        cpu_before = sampler.cpu()
+        try:
+            result = scenario(clients, args.seconds, port, tokens, paths, workdir)
+        finally:
+            cpu_used = sampler.cpu() - cpu_before
+            sampler.stopping.set()
+            stop(web)
+        taken = result["taken"]
+        cpu_ms = cpu_used * 1000 / taken if taken else float("nan")
+        line = (
+            f"{clients:5d} clients: upload p50 {result['p50']:.2f} s, p95 {result['p95']:.2f} s, "
+            f"p99 {result['p99']:.2f} s "
+            f"(one-page: p95 {result['p95_scan']:.2f} s); answers {result['answers']}; errors {result['errors']}; "
+            f"{taken / result['seconds']:.1f} uploads/s taken; web CPU {cpu_ms:.0f} ms per upload; "
+            f"DB connections at peak {sampler.peak_connections}; web RSS at peak {sampler.peak_rss / 2**20:.0f} MB; "
+            f"locust CPU {result['locust_cpu']:.0%}"
+        )
+        print(line, flush=True)
+        summary.append(line)
+        if clients == 200:
+            met = result["p95_scan"] < GOAL_P95_AT_200
+            summary.append(f"      one-page p95 at 200 < {GOAL_P95_AT_200} s: {'MET' if met else 'NOT MET'}")
+        if clients == 1000:
+            summary.append(f"      errors at 1,000 clients: {sum(result['errors'].values())} (goal 0)")
+        time.sleep(5)
+    web = start_web(env, port, workdir / "web-start.log")
+    try:
+        reset_broker(env)
+        starts = start_latency(env, port, tokens[0], paths, workdir)
+    finally:
+        stop(web)
+    line = (
+        f"upload 201 to first page leased, idle workers, 20 one-page uploads: p50 {statistics.median(starts):.2f} s, "
+        f"p95 {percentile(starts, 0.95):.2f} s (goal < {GOAL_START_P95} s): "
+        f"{'MET' if percentile(starts, 0.95) < GOAL_START_P95 else 'NOT MET'}"
+    )
+    summary.append(line)
+    print("\n" + "=" * 100 + "\nSUMMARY\n" + "\n".join(summary) + "\n" + "=" * 100)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
