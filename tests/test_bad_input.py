@@ -12,7 +12,7 @@ from PIL import Image
 
 from documents.models import Document
 from processing.models import Job
-from tests.conftest import drain
+from tests.conftest import drain, running_worker
 from tests.factories import DATA, born_digital_pdf, replace_stored_file, scanned_pdf
 
 API = "/api/v1/documents/"
@@ -137,7 +137,7 @@ def test_repairable_pdfs_are_accepted_and_read(api_client, stub_broker, stub_wor
     assert "Empty password opens this record" in texts["open.pdf"]
 
 
-def test_file_damaged_after_upload_fails_in_the_worker_without_retries(api_client, stub_broker, stub_worker):
+def test_file_damaged_after_upload_fails_in_the_worker_without_retries(api_client, stub_broker, transactional_db):
     # GIVEN an accepted upload whose stored file is then damaged on disk (its bytes of its own:
     # the workers' cache would otherwise hold a verified copy of them from another test)
     response = upload(api_client, "good.pdf", scanned_pdf([["fine at upload", uuid.uuid4().hex]]))
@@ -146,8 +146,10 @@ def test_file_damaged_after_upload_fails_in_the_worker_without_retries(api_clien
     # AND a good document uploaded after it
     good = upload(api_client, "other.pdf", born_digital_pdf([["The good document is not delayed"]])).json()["id"]
 
-    # WHEN the workers run
-    drain(stub_broker)
+    # WHEN the workers run (started only now: one running already would have read the file
+    # while it was still whole)
+    with running_worker(stub_broker):
+        drain(stub_broker)
 
     # THEN the damaged one failed once, with a clear reason, and the good one completed
     document.refresh_from_db()

@@ -32,7 +32,8 @@ PASSWORD = "correct-horse-battery"
 def in_a_host_of_its_own(args: list[str]) -> list[str]:
     """`args`, run in a mount namespace with a private data root and a private /tmp."""
     script = (
-        f"mount -t tmpfs -o size=4g,mode=0700 exora-host {HOST_ROOT} && "
+        # The mount point itself is an empty folder of the machine's (made once, by the first host).
+        f"mkdir -p {HOST_ROOT} && mount -t tmpfs -o size=4g,mode=0700 exora-host {HOST_ROOT} && "
         "mount -t tmpfs -o size=4g exora-tmp /tmp && "
         f'mkdir -p {HOST_ROOT}/data {HOST_ROOT}/cache && exec "$@"'
     )
