@@ -4,17 +4,15 @@ The changes of status (create, cancel, retry, a lane) are documents.lifecycle's.
 """
 
 import hashlib
-import shutil
-import tempfile
 from datetime import timedelta
-from pathlib import Path
+from typing import BinaryIO, cast
 
 import magic
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from documents import lifecycle
@@ -49,7 +47,7 @@ class UploadRejected(Exception):
 def document_upload(owner: User, upload: UploadedFile[bytes], ocr_mode: str | None = None) -> Document:
     """Check an upload, store it, and create its document (queued once the transaction commits).
 
-    The quick checks (size, type, password, page count) run here, from a local file, so that a
+    The quick checks (size, type, password, page count) run here, on the uploaded bytes, so that a
     bad file is refused at once with a clear message and never reaches the storage; every
     page's size and any repair wait for the worker's first step, whose errors reach the owner
     the same way. The pooled database connection goes back while the file is being stored.
@@ -62,14 +60,12 @@ def document_upload(owner: User, upload: UploadedFile[bytes], ocr_mode: str | No
             f"This file type ({mime_type}) is not supported. Upload a PDF, TIFF, PNG or JPEG.", http_status=415
         )
     sha256 = _sha256(upload)
-    with tempfile.TemporaryDirectory(prefix="exora-upload-") as scratch:
-        try:
-            page_count = processing.check_upload(_local_file(upload, Path(scratch)), mime_type)
-        except processing.PermanentError as error:
-            raise UploadRejected(error.user_message, http_status=422) from error
-    _refuse_over_quota(owner, upload.size or 0)
-    _refuse_too_many_waiting(owner)
-    _refuse_over_pages_per_day(owner, page_count)
+    try:
+        upload.seek(0)
+        page_count = processing.check_upload(cast(BinaryIO, upload.file), mime_type)
+    except processing.PermanentError as error:
+        raise UploadRejected(error.user_message, http_status=422) from error
+    _refuse_past_the_limits_of(owner, upload.size or 0, page_count)
     existing = (
         Document.objects.filter(owner=owner, sha256=sha256)
         .exclude(status__in=(Document.Status.FAILED, Document.Status.CANCELLED))
@@ -103,18 +99,6 @@ def _release_database_connection() -> None:
         connection.close()
 
 
-def _local_file(upload: UploadedFile[bytes], scratch: Path) -> Path:
-    """The upload as a file on this host's disk: Django's own temporary file for a large one,
-    a copy in `scratch` for one held in memory."""
-    if isinstance(upload, TemporaryUploadedFile):
-        return Path(upload.temporary_file_path())
-    local = scratch / "upload"
-    upload.seek(0)
-    with local.open("wb") as copy:
-        shutil.copyfileobj(upload, copy)
-    return local
-
-
 def _refuse_empty_or_oversized(size: int | None) -> None:
     if not size:
         raise UploadRejected("The file is empty.")
@@ -122,23 +106,24 @@ def _refuse_empty_or_oversized(size: int | None) -> None:
         raise UploadRejected(too_large_message(), http_status=413)
 
 
-def _refuse_over_quota(owner: User, size: int) -> None:
-    """What a person's documents may take in the storage (EXORA_USER_QUOTA_MB): delete some to
-    upload more."""
-    quota = settings.EXORA_USER_QUOTA_MB * 1024 * 1024
-    used = Document.objects.filter(owner=owner).aggregate(used=Sum("size_bytes"))["used"] or 0
-    if used + size > quota:
+def _refuse_past_the_limits_of(owner: User, size: int, pages: int) -> None:
+    """What one person may have (one query): the storage their documents take
+    (EXORA_USER_QUOTA_MB: delete some to upload more), documents waiting at once
+    (EXORA_USER_MAX_WAITING: the queue is shared, and a script that uploads thousands would
+    hold everyone else's back) and pages uploaded in a day (EXORA_USER_PAGES_PER_DAY)."""
+    since = timezone.now() - timedelta(days=1)
+    totals = Document.objects.filter(owner=owner).aggregate(
+        used=Sum("size_bytes"),
+        waiting=Count("id", filter=Q(finished_at__isnull=True)),
+        pages_today=Sum("page_count", filter=Q(created_at__gte=since)),
+    )
+    used, waiting, taken = totals["used"] or 0, totals["waiting"], totals["pages_today"] or 0
+    if used + size > settings.EXORA_USER_QUOTA_MB * 1024 * 1024:
         raise UploadRejected(
             f"Your documents take {used / 2**20:.0f} MB of your {settings.EXORA_USER_QUOTA_MB} MB: "
             "delete some to upload this one.",
             http_status=403,
         )
-
-
-def _refuse_too_many_waiting(owner: User) -> None:
-    """What one person may have waiting at once (EXORA_USER_MAX_WAITING): the queue is shared,
-    and a script that uploads thousands would hold everyone else's documents back."""
-    waiting = Document.objects.filter(owner=owner, finished_at__isnull=True).count()
     if waiting >= settings.EXORA_USER_MAX_WAITING:
         raise UploadRejected(
             f"You have {waiting} documents waiting to be read, and at most {settings.EXORA_USER_MAX_WAITING} may "
@@ -146,13 +131,7 @@ def _refuse_too_many_waiting(owner: User) -> None:
             http_status=429,
             retry_after=WAITING_RETRY_AFTER_SECONDS,
         )
-
-
-def _refuse_over_pages_per_day(owner: User, pages: int | None) -> None:
-    since = timezone.now() - timedelta(days=1)
-    recent = Document.objects.filter(owner=owner, created_at__gte=since).aggregate(pages=Sum("page_count"))
-    taken = recent["pages"] or 0
-    if taken + (pages or 0) > settings.EXORA_USER_PAGES_PER_DAY:
+    if taken + pages > settings.EXORA_USER_PAGES_PER_DAY:
         raise UploadRejected(
             f"You uploaded {taken} pages in the last 24 hours, and this file has {pages}: the limit is "
             f"{settings.EXORA_USER_PAGES_PER_DAY} pages a day. Try again later.",

@@ -16,7 +16,7 @@ pages), in the caller's transaction, and send work after it commits. The workers
 document through documents.lifecycle.
 """
 
-from pathlib import Path
+from typing import BinaryIO
 
 from processing import lanes, options
 from processing.engine import validation
@@ -73,8 +73,8 @@ __all__ = [
 ]
 
 
-def check_upload(path: Path, mime_type: str) -> int:
+def check_upload(upload: BinaryIO, mime_type: str) -> int:
     """The quick checks of an upload (type, password, page count): its page count, or
     PermanentError with a message for the person who sent it. The worker's first step checks
     the rest, and makes a readable copy of a PDF that needs repair."""
-    return validation.quick_check(path, mime_type, options.file_limits())
+    return validation.quick_check(upload, mime_type, options.file_limits())

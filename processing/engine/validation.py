@@ -14,7 +14,7 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pikepdf
 from PIL import Image, UnidentifiedImageError
@@ -45,20 +45,21 @@ class CheckedFile:
     page_count: int
 
 
-def quick_check(path: Path, mime_type: str, limits: FileLimits) -> int:
-    """The checks an upload gets before it is taken, in milliseconds: empty, type, password,
-    damage past opening, and the page count; the file's page count. The rest (every page's
-    size, a repaired copy) is `check_file`'s, in the worker's first step, where its errors
-    reach the owner just the same."""
-    if path.stat().st_size == 0:
+def quick_check(upload: BinaryIO, mime_type: str, limits: FileLimits) -> int:
+    """The checks an upload gets before it is taken, in milliseconds, on its bytes as they are
+    (no copy): empty, type, password, damage past opening, and the page count; the file's page
+    count. The rest (every page's size, a repaired copy) is `check_file`'s, in the worker's
+    first step, where its errors reach the owner just the same."""
+    if not upload.read(1):
         raise PermanentError("The file is empty.")
+    upload.seek(0)
     if mime_type == PDF:
-        with _open_pdf(path) as pdf:
+        with _open_pdf(upload) as pdf:
             page_count = len(pdf.pages)
         _check_page_count(page_count, limits)
         return page_count
     if mime_type in IMAGE_TYPES:
-        return _check_image(path, limits)
+        return _check_image(upload, limits)
     raise PermanentError(f"This file type ({mime_type}) is not supported. Upload a PDF, TIFF, PNG or JPEG.")
 
 
@@ -87,9 +88,9 @@ def _check_pdf(path: Path, readable_copy: Path, limits: FileLimits) -> CheckedFi
     return CheckedFile(path, PDF, page_count)
 
 
-def _open_pdf(path: Path) -> pikepdf.Pdf:
+def _open_pdf(source: Path | BinaryIO) -> pikepdf.Pdf:
     try:
-        return pikepdf.open(path)
+        return pikepdf.open(source)
     except pikepdf.PasswordError as exc:
         raise PermanentError(
             "This PDF is password-protected. Remove the password (print it to a new PDF) and upload it again."
@@ -178,7 +179,7 @@ def _check_page_size(page: pikepdf.Page, number: int, limits: FileLimits) -> Non
         )
 
 
-def _check_image(path: Path, limits: FileLimits) -> int:
+def _check_image(path: Path | BinaryIO, limits: FileLimits) -> int:
     """Return the number of frames, refusing images too large to hold in memory."""
     try:
         with Image.open(path) as image:
