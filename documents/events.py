@@ -169,10 +169,17 @@ def document_changed(
     """Send the document's state to its owner; with `queue`, every queued document's too (a
     document left the queue, or a priority one entered it). `states`: the queue, when the
     caller has just computed it."""
+    documents_changed([str(document_id)], queue=queue, states=states)
+
+
+def documents_changed(
+    document_ids: list[str], *, queue: bool = False, states: dict[str, QueueState] | None = None
+) -> None:
+    """`document_changed` for several documents at once: the queue is computed once."""
     try:
-        _publish([document_id], queue=queue, states=states)
+        _publish(list(document_ids), queue=queue, states=states)
     except Exception:
-        logger.exception("could not publish the change of document %s", document_id)
+        logger.exception("could not publish the change of %d documents", len(document_ids))
 
 
 def queue_changed() -> None:

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import F
@@ -28,6 +29,7 @@ from django.utils import timezone
 
 from documents import events, notifications
 from documents.models import Document
+from exora.coalescing import Coalescer
 from processing import api as processing
 
 logger = logging.getLogger(__name__)
@@ -325,14 +327,23 @@ def _summarise_timings(document: Document) -> None:
 
 def announce_queued(document_id: str) -> None:
     """A run was queued: its owner sees where it stands, and the ETA they are told is kept to
-    be measured against what happens."""
+    be measured against what happens. Announced with the others queued within
+    EXORA_EVENTS_COALESCE_SECONDS: the queue is computed once for all of them."""
+    _queued_announcements.add(document_id)
+
+
+def _announce_queued_now(document_ids: set[str]) -> None:
     try:
         states = processing.queue_states()
-        notifications.record_prediction(states.get(document_id))
+        for document_id in document_ids:
+            notifications.record_prediction(states.get(document_id))
     except Exception:
-        logger.exception("could not record the prediction for document %s", document_id)
+        logger.exception("could not record the predictions of %d queued documents", len(document_ids))
         states = None
-    events.document_changed(document_id, queue=True, states=states)
+    events.documents_changed(sorted(document_ids), queue=True, states=states)
+
+
+_queued_announcements = Coalescer(settings.EXORA_EVENTS_COALESCE_SECONDS, _announce_queued_now)
 
 
 def announce_finished(document_id: str, *, queue: bool) -> None:

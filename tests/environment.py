@@ -11,6 +11,8 @@ os.environ.setdefault("EXORA_DATA_DIR", tempfile.mkdtemp(prefix="exora-test-data
 os.environ.setdefault("EXORA_BROKER", "stub")
 # In-process workers renew leases but leave recovery to the tests that exercise it.
 os.environ.setdefault("EXORA_RECOVERY_INTERVAL_SECONDS", "0")
+# Announcements made at once, in the test's thread (processes the e2e tests start coalesce).
+os.environ.setdefault("EXORA_EVENTS_COALESCE_SECONDS", "0")
 # Socket events go to a Redis database of their own, under a prefix of this run.
 os.environ.setdefault("EXORA_EVENTS_REDIS_URL", "redis://127.0.0.1:6379/11")
 os.environ.setdefault("EXORA_EVENTS_PREFIX", f"exora-test-{os.getpid()}")

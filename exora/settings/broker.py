@@ -58,6 +58,9 @@ DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 EXORA_EVENTS_REDIS_URL = env.get_str("EXORA_EVENTS_REDIS_URL", REDIS_URL)
 # Keys and group names start with this, so test runs side by side never hear each other.
 EXORA_EVENTS_PREFIX = env.get_str("EXORA_EVENTS_PREFIX", "exora")
+# A queued document is announced (the queue computed, everyone whose place moved told) with
+# the others queued within this many seconds: once per burst of uploads, not once per upload.
+EXORA_EVENTS_COALESCE_SECONDS = env.get_float("EXORA_EVENTS_COALESCE_SECONDS", 1.0)
 # "pubsub" pushes each group message to the web process holding the socket (Redis
 # pub/sub); "lists" (channels_redis' core layer) keeps messages in Redis lists, which every
 # web process drains one round trip per message: slower when one change goes to 1,000

@@ -321,6 +321,8 @@ def e2e_env(transactional_db, e2e_redis, collected_static) -> dict[str, str]:
         "REDIS_URL": e2e_redis,
         "EXORA_DATA_DIR": os.environ["EXORA_DATA_DIR"],
         "EXORA_WORKERS": "2",
+        # As in production: a burst's announcements made once (the test process makes them at once).
+        "EXORA_EVENTS_COALESCE_SECONDS": "1.0",
         "EXORA_WORKER_THREADS": "1",
         # Recovery as in production, on a shorter clock so fault tests finish in minutes.
         "EXORA_RECOVERY_INTERVAL_SECONDS": "1",
