@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand
 
 # On SIGTERM (a rollout, a scale-down) open requests and sockets get this long to finish.
 GRACEFUL_SHUTDOWN_SECONDS = 20
+KEEP_ALIVE_SECONDS = 75
 
 
 class Command(BaseCommand):
@@ -31,6 +32,9 @@ class Command(BaseCommand):
             # Channels' router answers HTTP and WebSocket, not ASGI's lifespan events.
             "--lifespan", "off",
             "--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_SECONDS),
+            # Longer than a proxy's idle connections to us, so the proxy closes them first:
+            # a connection closed under a request on its way is an error the client sees.
+            "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS),
             "--no-server-header",
         ]  # fmt: skip
         uvicorn = Path(sys.executable).with_name("uvicorn")
