@@ -56,6 +56,38 @@ def empty_rabbitmq() -> None:
         _rabbitmq("DELETE", f"/queues/{urllib.parse.quote(RABBITMQ_VHOST)}/{name}/contents")
 
 
+S3_BUCKET = "exora-bench"
+
+
+def storage_env(storage: str) -> dict[str, str]:
+    """The environment for `storage`: with s3, a bucket of the benchmark's own on the S3 server
+    at EXORA_S3_ENDPOINT_URL (scripts/services.sh s3 starts SeaweedFS there), created if missing."""
+    if storage != "s3":
+        return {"EXORA_STORAGE": "local"}
+    import boto3
+
+    env = {
+        "EXORA_STORAGE": "s3",
+        "EXORA_S3_BUCKET": S3_BUCKET,
+        "EXORA_S3_ENDPOINT_URL": os.environ.get("EXORA_S3_ENDPOINT_URL", "http://127.0.0.1:8333"),
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "exora"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "exora-secret-key"),
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        # S3 storage means several hosts (exora/settings/fleet.py): every one signs with this key.
+        "EXORA_SECRET_KEY": os.environ.get("EXORA_SECRET_KEY", "benchmark-key-shared-by-every-host"),
+    }
+    client = boto3.client(
+        "s3",
+        endpoint_url=env["EXORA_S3_ENDPOINT_URL"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_DEFAULT_REGION"],
+    )
+    if S3_BUCKET not in {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}:
+        client.create_bucket(Bucket=S3_BUCKET)
+    return env
+
+
 def through_pgbouncer(database_url: str) -> dict[str, str]:
     """The workers' database settings to reach `database_url` through PgBouncer."""
     parts = urlsplit(database_url)

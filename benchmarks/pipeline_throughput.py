@@ -10,7 +10,7 @@ Sections (run them all, or pick with `--only a,b,c,d`):
   e  the CPU an idle worker process uses, over a minute (goal on RabbitMQ: <= 0.01 core)
 
 Usage: .venv/bin/python benchmarks/pipeline_throughput.py [--quick] [--only a,b,c,d,e]
-           [--broker redis|rabbitmq] [--pgbouncer]
+           [--broker redis|rabbitmq] [--pgbouncer] [--storage local|s3]
 
 Everything runs against its own database (exora_bench, reached by the workers through PgBouncer
 with --pgbouncer), its own Redis db (and RabbitMQ virtual host with --broker rabbitmq), emptied
@@ -36,7 +36,7 @@ from typing import NoReturn, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 import psutil
-from engines import IDLE_WAIT_MS, broker_env, idle_worker_cores, through_pgbouncer
+from engines import IDLE_WAIT_MS, broker_env, idle_worker_cores, storage_env, through_pgbouncer
 from sample_documents import born_digital_pdf, dense_scanned_pdf, small_scanned_pdf
 from worker_runs import (
     PYTHON,
@@ -81,6 +81,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--only", default="a,b,c,d", help="comma-separated sections to run (default: a,b,c,d)")
     parser.add_argument("--broker", choices=("redis", "rabbitmq"), default="redis", help="what carries the work")
     parser.add_argument("--pgbouncer", action="store_true", help="workers reach PostgreSQL through PgBouncer")
+    parser.add_argument("--storage", choices=("local", "s3"), default="local", help="where the files live")
     parser.add_argument(
         "--database-url",
         default=DEFAULT_DATABASE_URL,
@@ -115,6 +116,7 @@ def configure_environment(args: argparse.Namespace, data_dir: Path) -> dict[str,
         "DJANGO_SETTINGS_MODULE": "exora.settings",
         "DATABASE_URL": args.database_url,
         **broker_env(args.broker, redis_url),
+        **storage_env(args.storage),
         "EXORA_DATA_DIR": str(data_dir),
         "EXORA_LOG_LEVEL": "INFO",
         "OMP_THREAD_LIMIT": "1",
@@ -419,7 +421,10 @@ def main() -> int:
         if args.worker_env:
             report(f"extra worker environment: {' '.join(args.worker_env)}")
         report(f"machine: {psutil.cpu_count()} cores; workers {WORKER_PROCESSES} processes x {WORKER_THREADS} thread")
-        report(f"broker: {args.broker}; workers' database {'through PgBouncer' if args.pgbouncer else 'direct'}")
+        report(
+            f"broker: {args.broker}; workers' database {'through PgBouncer' if args.pgbouncer else 'direct'}; "
+            f"storage {args.storage}"
+        )
         for line in summary:
             report(line)
         report("=" * 100)

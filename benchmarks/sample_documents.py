@@ -91,8 +91,10 @@ def clinical_note_lines(page: int, fits: Callable[[str], bool], rng: random.Rand
     return lines[:max_lines]
 
 
-def dense_scanned_pdf(pages: int, seed: int = 7) -> bytes:
-    """A scanner-like PDF: letter pages at 300 DPI, 40 lines of 12-point text each (~3,500 characters)."""
+def dense_scanned_pdf(pages: int, seed: int = 7, *, bilevel: bool = False) -> bytes:
+    """A scanner-like PDF: letter pages at 300 DPI, 40 lines of 12-point text each (~3,500
+    characters); grayscale (about 0.8 MB a page), or black and white as office scanners send
+    them (`bilevel`, about 90 KB a page)."""
     import io
 
     from PIL import ImageFont
@@ -112,6 +114,8 @@ def dense_scanned_pdf(pages: int, seed: int = 7) -> bytes:
         )
         for n in range(1, pages + 1)
     ]
+    if bilevel:
+        images = [image.convert("1") for image in images]
     buffer = io.BytesIO()
     images[0].save(buffer, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
     return buffer.getvalue()

@@ -4,8 +4,8 @@ driven by locust as a library (headless, bounded in time, 127.0.0.1 only).
 Each client uploads a file of the mix, then watches its document by polling it every 2 s for
 up to 10 s, and uploads again. A refusal (429, 503) is followed by a wait of its Retry-After
 and the same upload again; anything else that is not 201 counts as an error. The mix: 85 %
-one-page scans (a few dozen KB, distinct bytes each), 12 % 30-page born-digital PDFs, 3 %
-10 MB scans.
+one-page black-and-white scans (90 KB), 12 % 30-page born-digital PDFs, 3 % 9 MB grayscale
+scans; every upload's bytes are its own.
 
 Reported per scenario (--clients 50,200,1000): p50/p95/p99 upload response time (first
 try, then any retry), answers by kind, uploads taken per second, CPU milliseconds per upload
@@ -63,7 +63,7 @@ def environment(data_dir: Path) -> dict[str, str]:
 
 def files(workdir: Path) -> dict[str, Path]:
     """The mix's files, written once; each upload makes its bytes distinct."""
-    made = {"scan": dense_scanned_pdf(1), "pdf30": born_digital_pdf(30), "big": dense_scanned_pdf(12)}
+    made = {"scan": dense_scanned_pdf(1, bilevel=True), "pdf30": born_digital_pdf(30), "big": dense_scanned_pdf(12)}
     paths = {}
     for name, content in made.items():
         paths[name] = workdir / f"{name}.pdf"
@@ -71,14 +71,19 @@ def files(workdir: Path) -> dict[str, Path]:
     return paths
 
 
-def people(count: int) -> list[str]:
-    """`count` people with an API token each (the database is emptied first)."""
-    from django.contrib.auth import get_user_model
-    from knox.models import AuthToken
-
+def empty_queue(env: dict[str, str]) -> None:
+    """No document left from the load before (each starts from an empty queue), nothing in the broker."""
     from documents.models import Document
 
     Document.objects.all().delete()
+    reset_broker(env)
+
+
+def people(count: int) -> list[str]:
+    """`count` people with an API token each."""
+    from django.contrib.auth import get_user_model
+    from knox.models import AuthToken
+
     user_model = get_user_model()
     user_model.objects.filter(username__startswith="load-").delete()
     users = user_model.objects.bulk_create([user_model(username=f"load-{n}") for n in range(count)])
@@ -145,7 +150,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def scenario(clients: int, seconds: int, port: int, tokens: list[str], paths: dict[str, Path], workdir: Path) -> dict:
+def scenario(
+    clients: int, seconds: int, port: int, tokens: list[str], paths: dict[str, Path], workdir: Path, watch: float = 10
+) -> dict:
     """One load: locust in a child process of its own (gevent patches everything it imports)."""
     tokens_file = workdir / "tokens.json"
     tokens_file.write_text(json.dumps(tokens[:clients]))
@@ -154,6 +161,7 @@ def scenario(clients: int, seconds: int, port: int, tokens: list[str], paths: di
         PYTHON, str(Path(__file__).with_name("upload_load_clients.py")),
         "--host", f"http://127.0.0.1:{port}", "--clients", str(clients), "--seconds", str(seconds),
         "--tokens", str(tokens_file), "--files", json.dumps({k: str(v) for k, v in paths.items()}), "--out", str(out),
+        "--watch-seconds", str(watch),
     ]  # fmt: skip
     subprocess.run(command, cwd=REPO, check=True, timeout=seconds + 600)
     return json.loads(out.read_text())
@@ -223,6 +231,7 @@ def main() -> int:
     import django
 
     django.setup()
+    empty_queue(env)
     tokens = people(max(loads))
     paths = files(workdir)
     port = 8765
@@ -232,8 +241,27 @@ def main() -> int:
         f"scan {sizes['scan']:.2f} MB, 30 pages {sizes['pdf30']:.2f} MB, big {sizes['big']:.1f} MB"
     )
     summary = []
+    # What an upload alone costs the web processes: 10 clients uploading one after the other,
+    # one-page scans only, nobody watching.
+    empty_queue(env)
+    web = start_web(env, port, workdir / "web-cost.log")
+    sampler = Sampler(web.pid, "exora_bench_load")
+    cpu_before = sampler.cpu()
+    try:
+        result = scenario(10, 30, port, tokens, {**paths, "pdf30": paths["scan"], "big": paths["scan"]}, workdir, 0)
+    finally:
+        cpu_used = sampler.cpu() - cpu_before
+        stop(web)
+    cost_ms = cpu_used * 1000 / max(result["taken"], 1)
+    line = (
+        f"cost: {result['taken']} one-page uploads by 10 clients, nobody watching: web CPU {cost_ms:.1f} ms per upload "
+        f"(p50 {result['p50']:.3f} s); 1,000 uploads within 2 s need {1000 * cost_ms / 1000 / 2:.0f} web processes "
+        "(one core each)"
+    )
+    print(line, flush=True)
+    summary.append(line)
     for clients in loads:
-        reset_broker(env)
+        empty_queue(env)
         web = start_web(env, port, workdir / f"web-{clients}.log")
         sampler = Sampler(web.pid, "exora_bench_load")
         sampler.start()
@@ -250,7 +278,8 @@ def main() -> int:
             f"{clients:5d} clients: upload p50 {result['p50']:.2f} s, p95 {result['p95']:.2f} s, "
             f"p99 {result['p99']:.2f} s "
             f"(one-page: p95 {result['p95_scan']:.2f} s); answers {result['answers']}; errors {result['errors']}; "
-            f"{taken / result['seconds']:.1f} uploads/s taken; web CPU {cpu_ms:.0f} ms per upload; "
+            f"{taken / result['seconds']:.1f} uploads/s taken; web CPU {cpu_ms:.0f} ms per upload and its "
+            f"{result['polls'] / max(taken, 1):.1f} polls; "
             f"DB connections at peak {sampler.peak_connections}; web RSS at peak {sampler.peak_rss / 2**20:.0f} MB; "
             f"locust CPU {result['locust_cpu']:.0%}"
         )
@@ -264,7 +293,7 @@ def main() -> int:
         time.sleep(5)
     web = start_web(env, port, workdir / "web-start.log")
     try:
-        reset_broker(env)
+        empty_queue(env)
         starts = start_latency(env, port, tokens[0], paths, workdir)
     finally:
         stop(web)

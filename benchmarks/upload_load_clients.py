@@ -16,15 +16,16 @@ from locust import HttpUser, between, task
 from locust.env import Environment
 
 MIX = (("scan", 0.85), ("pdf30", 0.12), ("big", 0.03))
-WATCH_SECONDS = 10
 POLL_SECONDS = 2
 
 
-def make_uploader(tokens: list[str], contents: dict[str, bytes], record: dict[str, Any]) -> type[HttpUser]:
+def make_uploader(
+    tokens: list[str], contents: dict[str, bytes], record: dict[str, Any], watch_seconds: float
+) -> type[HttpUser]:
     next_token = itertools.count()
 
     class Uploader(HttpUser):
-        wait_time = between(0.5, 1.5)
+        wait_time = between(0.5, 1.5) if watch_seconds else between(0, 0)
 
         def on_start(self) -> None:
             self.token = tokens[next(next_token) % len(tokens)]
@@ -58,13 +59,14 @@ def make_uploader(tokens: list[str], contents: dict[str, bytes], record: dict[st
                         first = False
                         gevent.sleep(float(retry_after))
                         continue
-                    kind_of_error = f"{response.status_code} {response.text[:80]!r}"
+                    kind_of_error = f"{response.status_code} {response.error or response.text[:80]!r}"
                     record["errors"][kind_of_error] = record["errors"].get(kind_of_error, 0) + 1
                     response.failure(kind_of_error)
                     return
-            watch_until = time.monotonic() + WATCH_SECONDS
+            watch_until = time.monotonic() + watch_seconds
             while time.monotonic() < watch_until:
                 gevent.sleep(POLL_SECONDS)
+                record["polls"] += 1
                 polled = self.client.get(f"/api/v1/documents/{document_id}/", headers=self.headers, name="watch")
                 if polled.status_code == 200 and polled.json().get("finished_at"):
                     break
@@ -80,11 +82,13 @@ def main() -> None:
     parser.add_argument("--tokens", required=True)
     parser.add_argument("--files", required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--watch-seconds", type=float, default=10, help="0: upload again at once")
     args = parser.parse_args()
     tokens = json.loads(Path(args.tokens).read_text())
     contents = {kind: Path(path).read_bytes() for kind, path in json.loads(args.files).items()}
-    record: dict[str, Any] = {"times": [], "answers": {}, "errors": {}}
-    environment = Environment(user_classes=[make_uploader(tokens, contents, record)], host=args.host)
+    record: dict[str, Any] = {"times": [], "answers": {}, "errors": {}, "polls": 0}
+    uploader = make_uploader(tokens, contents, record, args.watch_seconds)
+    environment = Environment(user_classes=[uploader], host=args.host)
     runner = environment.create_local_runner()
     me = psutil.Process()
     cpu_before, started = sum(me.cpu_times()[:2]), time.monotonic()
@@ -108,6 +112,7 @@ def main() -> None:
         "p95": pct(times, 0.95),
         "p99": pct(times, 0.99),
         "p95_scan": pct(scans, 0.95),
+        "polls": record["polls"],
         "locust_cpu": (sum(me.cpu_times()[:2]) - cpu_before) / seconds,
     }
     Path(args.out).write_text(json.dumps(figures))
