@@ -55,6 +55,11 @@ def cached_source(storage_name: str, sha256: str, scratch: Path) -> Path:
     return target
 
 
+def warm_storage() -> None:
+    """Make this thread's connection to the storage (a bucket's client is one per thread)."""
+    default_storage.exists("warm-up")
+
+
 def evict_least_recently_used(keep: Path) -> int:
     """Delete the least recently used files until the cache fits its size; returns how many."""
     cache = Path(settings.EXORA_CACHE_DIR)

@@ -159,3 +159,22 @@ def test_the_cache_keeps_its_size_dropping_the_least_recently_used(tmp_path, set
     # THEN the least recently used went first, until it fits; the one read a moment ago stays
     assert evicted == 2
     assert sorted(p.name for p in cache.iterdir()) == ["in-use.pdf", "new.pdf"]
+
+
+def test_small_and_large_files_go_up_whole_with_their_content_type(s3_bucket):
+    # GIVEN the bucket storage, a page image's size and an upload's beyond one request
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from exora.storage import SINGLE_REQUEST_BYTES
+
+    small, large = os.urandom(40_000), os.urandom(SINGLE_REQUEST_BYTES + 1)
+    # WHEN both are saved
+    small_name = default_storage.save("documents/x/pages/1.jpg", ContentFile(small))
+    large_name = default_storage.save("documents/x/original.pdf", ContentFile(large))
+    # THEN each reads back as it was, typed by its name, and a name taken is not overwritten
+    client = default_storage.connection.meta.client
+    for name, content, content_type in ((small_name, small, "image/jpeg"), (large_name, large, "application/pdf")):
+        stored = client.get_object(Bucket=s3_bucket, Key=name)
+        assert stored["Body"].read() == content and stored["ContentType"] == content_type
+    assert default_storage.save("documents/x/pages/1.jpg", ContentFile(b"other")) != small_name

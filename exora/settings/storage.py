@@ -27,9 +27,9 @@ EXORA_CACHE_MAX_MB = env.get_int("EXORA_CACHE_MAX_MB", 2048, minimum=1)
 
 
 def s3_storage(bucket: str) -> dict[str, Any]:
-    """The default storage in a bucket (django-storages)."""
+    """The default storage in a bucket (django-storages, exora/storage.py)."""
     return {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "exora.storage.BucketStorage",
         "OPTIONS": {
             "bucket_name": bucket,
             "endpoint_url": EXORA_S3_ENDPOINT_URL or None,
