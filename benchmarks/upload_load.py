@@ -39,6 +39,7 @@ from worker_runs import PYTHON, REPO, reset_broker
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/exora_bench_load"
 REDIS_URL = "redis://127.0.0.1:6379/12"
 WEB_PROCESSES = 2
+POOL_SIZE = 8  # EXORA_DB_POOL_SIZE, by default
 GOAL_P95_AT_200 = 2.0
 GOAL_START_P95 = 1.0
 
@@ -113,17 +114,23 @@ class Sampler(threading.Thread):
                 continue
         return total
 
-    def run(self) -> None:
-        import psycopg
+    def database_connections(self) -> int:
+        """The web processes' open connections to PostgreSQL (port 5432): theirs only, not
+        this benchmark's own."""
+        count = 0
+        for process in self.tree():
+            try:
+                count += sum(1 for c in process.net_connections("tcp") if c.raddr and c.raddr.port == 5432)
+            except psutil.NoSuchProcess:
+                continue
+        return count
 
-        with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as db:
-            while not self.stopping.is_set():
-                rss = sum(p.memory_info().rss for p in self.tree() if p.is_running())
-                self.peak_rss = max(self.peak_rss, rss)
-                query = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
-                row = db.execute(query, (self.database,)).fetchone()
-                self.peak_connections = max(self.peak_connections, row[0] if row else 0)
-                time.sleep(0.2)
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            rss = sum(p.memory_info().rss for p in self.tree() if p.is_running())
+            self.peak_rss = max(self.peak_rss, rss)
+            self.peak_connections = max(self.peak_connections, self.database_connections())
+            time.sleep(0.2)
 
 
 def start_web(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -280,7 +287,8 @@ def main() -> int:
             f"(one-page: p95 {result['p95_scan']:.2f} s); answers {result['answers']}; errors {result['errors']}; "
             f"{taken / result['seconds']:.1f} uploads/s taken; web CPU {cpu_ms:.0f} ms per upload and its "
             f"{result['polls'] / max(taken, 1):.1f} polls; "
-            f"DB connections at peak {sampler.peak_connections}; web RSS at peak {sampler.peak_rss / 2**20:.0f} MB; "
+            f"web DB connections at peak {sampler.peak_connections} (pools {WEB_PROCESSES} x {POOL_SIZE}); "
+            f"web RSS at peak {sampler.peak_rss / 2**20:.0f} MB; "
             f"locust CPU {result['locust_cpu']:.0%}"
         )
         print(line, flush=True)
