@@ -3,6 +3,7 @@ banner repeated on every page, section headings, tables with ruled columns, and 
 "Page i of N" in the footer."""
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 from reportlab.lib.pagesizes import letter
@@ -125,9 +126,17 @@ class _Printer:
 
 
 def render(doc: dict[str, Any], blocks: list[Block], *, footer: bool) -> bytes:
+    return in_two_passes(_print, doc, blocks, footer=footer)
+
+
+PrintPages = Callable[..., tuple[bytes, int]]
+
+
+def in_two_passes(print_pages: PrintPages, doc: dict[str, Any], blocks: list[Block], *, footer: bool) -> bytes:
     """Two passes: the first counts pages so the second can print 'Page i of N'."""
-    total = _print(doc, blocks, footer=False, total=None)[1]
-    return _print(doc, blocks, footer=footer, total=total)[0]
+    total = print_pages(doc, blocks, footer=False, total=None)[1]
+    pdf: bytes = print_pages(doc, blocks, footer=footer, total=total)[0]
+    return pdf
 
 
 def _print(doc: dict[str, Any], blocks: list[Block], *, footer: bool, total: int | None) -> tuple[bytes, int]:

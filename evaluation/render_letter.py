@@ -11,6 +11,7 @@ from reportlab.pdfgen import canvas
 
 from evaluation.ccda import Block
 from evaluation.layouts import sentences
+from evaluation.render import in_two_passes
 
 WIDTH, HEIGHT = letter
 MARGIN = 64
@@ -118,9 +119,7 @@ class _Letter:
 
 
 def render_letter(doc: dict[str, Any], blocks: list[Block], *, footer: bool) -> bytes:
-    """Two passes: the first counts pages so the second can print 'Page i of N'."""
-    total = _print(doc, blocks, footer=False, total=None)[1]
-    return _print(doc, blocks, footer=footer, total=total)[0]
+    return in_two_passes(_print, doc, blocks, footer=footer)
 
 
 def _print(doc: dict[str, Any], blocks: list[Block], *, footer: bool, total: int | None) -> tuple[bytes, int]:
