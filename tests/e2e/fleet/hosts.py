@@ -2,7 +2,7 @@
 S3), and what the tests ask of them.
 
 Every process of a host runs in a mount namespace of its own (`unshare --mount`), where a
-private tmpfs covers the hosts' data root and another covers /tmp: a host sees its own data
+private tmpfs covers the hosts' data root, which holds its temporary dir: a host sees its own data
 dir, cache and temporary files and nobody else's, while the code and the engines, reached over
 the network, are the same for all. A host is killed whole by killing its process group.
 """
@@ -30,12 +30,12 @@ PASSWORD = "correct-horse-battery"
 
 
 def in_a_host_of_its_own(args: list[str]) -> list[str]:
-    """`args`, run in a mount namespace with a private data root and a private /tmp."""
+    """`args`, run in a mount namespace with a private data root (data, cache, temporary dir).
+    Not a tmpfs over /tmp itself: a checkout (and its virtualenv) may live there."""
     script = (
         # The mount point itself is an empty folder of the machine's (made once, by the first host).
         f"mkdir -p {HOST_ROOT} && mount -t tmpfs -o size=4g,mode=0700 exora-host {HOST_ROOT} && "
-        "mount -t tmpfs -o size=4g exora-tmp /tmp && "
-        f'mkdir -p {HOST_ROOT}/data {HOST_ROOT}/cache && exec "$@"'
+        f'mkdir -p {HOST_ROOT}/data {HOST_ROOT}/cache {HOST_ROOT}/tmp && exec "$@"'
     )
     return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "host", *args]
 
@@ -55,7 +55,7 @@ class Fleet:
             "EXORA_NODE_NAME": node,
             "EXORA_DATA_DIR": str(HOST_ROOT / "data"),
             "EXORA_CACHE_DIR": str(HOST_ROOT / "cache"),
-            "TMPDIR": "/tmp",
+            "TMPDIR": str(HOST_ROOT / "tmp"),
             "EXORA_SECRET_KEY": FLEET_SECRET_KEY,
             "EXORA_STORAGE": "s3",
             **extra,
