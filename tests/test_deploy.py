@@ -17,6 +17,7 @@ import jsonschema  # type: ignore[import-untyped]
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
+from django.conf import settings
 
 from processing import lanes
 
@@ -335,5 +336,8 @@ def test_the_image_is_built_with_the_set_up_script_and_runs_as_non_root():
     # AND the service's code, and no secret key left in the image
     copied = {line.split()[1] for line in lines if line.startswith("COPY ")}
     assert {"manage.py", "exora", "documents", "processing", "dashboard", "templates", "static"} <= copied
+    # AND every app of this repository that the settings install (a missing one stops collectstatic)
+    our_apps = {app.split(".")[0] for app in settings.INSTALLED_APPS if (ROOT / app.split(".")[0]).is_dir()}
+    assert our_apps <= copied, our_apps - copied
     assert "test ! -e /var/lib/exora/secret_key" in text
     assert '"/app/manage.py"]' in next(line for line in lines if line.startswith("ENTRYPOINT"))
