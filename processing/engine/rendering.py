@@ -114,25 +114,10 @@ def render_pdf_page(
     limits: sandbox.ToolLimits = sandbox.DEFAULT_LIMITS,
 ) -> Path:
     """Render one page: grayscale PGM for OCR, or a JPEG to display."""
-    return render_pdf_pages(path, number, number, workdir, dpi=dpi, for_ocr=for_ocr, timeout=timeout, limits=limits)[0]
-
-
-def render_pdf_pages(
-    path: Path,
-    first: int,
-    last: int,
-    workdir: Path,
-    *,
-    dpi: int,
-    for_ocr: bool,
-    timeout: int,
-    limits: sandbox.ToolLimits = sandbox.DEFAULT_LIMITS,
-) -> list[Path]:
-    """Render pages `first` to `last` in one poppler run, one file per page, in page order."""
     with rendering_pdf_pages(
-        path, first, last, workdir, dpi=dpi, for_ocr=for_ocr, timeout=timeout, limits=limits
+        path, number, number, workdir, dpi=dpi, for_ocr=for_ocr, timeout=timeout, limits=limits
     ) as rendered:
-        return rendered()
+        return rendered()[0]
 
 
 @contextlib.contextmanager
