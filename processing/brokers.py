@@ -21,7 +21,7 @@ import json
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -62,8 +62,9 @@ class BrokerQueues(Protocol):
     def present(self, queue_names: Sequence[str], message_ids: Sequence[str]) -> list[bool]:
         """Whether each message is still in one of these queues (waiting, delayed, or running)."""
 
-    def document_message_pending(self, document_id: str) -> bool:
-        """Whether a message of the documents queue (a start, an extraction) for it is there."""
+    def documents_with_pending_message(self, document_ids: Collection[str]) -> set[str]:
+        """Those of these documents with a message of the documents queue (a start, an
+        extraction) there: one look at the queue for all of them."""
 
     def ping(self) -> bool: ...
 
@@ -125,13 +126,13 @@ class RedisQueues:
         answers = pipe.execute()
         return [any(answers[i : i + len(hashes)]) for i in range(0, len(answers), len(hashes))]
 
-    def document_message_pending(self, document_id: str) -> bool:
+    def documents_with_pending_message(self, document_ids: Collection[str]) -> set[str]:
         # The documents queue holds few messages (starts and extractions): they are read.
+        wanted, found = set(document_ids), set[str]()
         for queue in (lanes.DOCUMENTS_QUEUE, f"{lanes.DOCUMENTS_QUEUE}.DQ"):
             for raw in self.client.hvals(f"{self.namespace}:{queue}.msgs"):
-                if document_id in json.loads(raw).get("args", []):
-                    return True
-        return False
+                found.update(arg for arg in json.loads(raw).get("args", []) if arg in wanted)
+        return found
 
     def ping(self) -> bool:
         return bool(self.client.ping())
@@ -201,9 +202,10 @@ class RabbitQueues:
         held = sum(f.ready + f.running + f.delayed for f in self.figures(queue_names))
         return [held > 0] * len(message_ids)
 
-    def document_message_pending(self, document_id: str) -> bool:
+    def documents_with_pending_message(self, document_ids: Collection[str]) -> set[str]:
+        # The management API counts messages without reading them: any message there may be theirs.
         [documents] = self.figures([lanes.DOCUMENTS_QUEUE])
-        return documents.ready + documents.running + documents.delayed > 0
+        return set(document_ids) if documents.ready + documents.running + documents.delayed > 0 else set()
 
     def ping(self) -> bool:
         self._queues()

@@ -140,8 +140,10 @@ def _resend_lost_messages(queues: BrokerQueues, recovered: Recovered) -> None:
 
     # Documents waiting on a message of the documents queue: their start, or their extraction.
     resend = {"start": dispatch.send_start, "extract": dispatch.send_extract}
-    for waiting_id, waiting_for in lifecycle.documents_waiting(created_before=settled_before).items():
-        if not queues.document_message_pending(waiting_id):
+    waiting_for_message = lifecycle.documents_waiting(created_before=settled_before)
+    pending = queues.documents_with_pending_message(waiting_for_message) if waiting_for_message else set()
+    for waiting_id, waiting_for in waiting_for_message.items():
+        if waiting_id not in pending:
             logger.warning("recovery: the %s message of document %s was lost; sending again", waiting_for, waiting_id)
             resend[waiting_for](waiting_id)
             recovered.resent_documents.append(waiting_id)
