@@ -2,6 +2,7 @@
 that makes a tool spin, eat memory, print or write without end fails for good, alone, with a
 clear reason, and is never retried."""
 
+import shutil
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ from PIL import Image
 
 from documents.models import Document
 from processing.engine import ocr, sandbox, textlayer
-from processing.engine.errors import PermanentError
+from processing.engine.errors import PermanentError, TransientError
 from processing.engine.sandbox import MB, ToolLimitExceeded, ToolLimits
 from processing.models import Job
 from tests.conftest import drain
@@ -64,6 +65,22 @@ def test_the_ocr_engine_past_its_memory_limit_fails_the_page_for_good(tmp_path):
     # WHEN it is read THEN the page fails for good, with the OCR engine named
     with pytest.raises(PermanentError, match="could not be read by the OCR engine"):
         ocr.ocr_page(page, languages="eng", dpi=300, timeout=60, limits=ToolLimits(memory_mb=256))
+
+
+def test_a_tool_not_installed_is_a_transient_error_that_says_so(tmp_path, monkeypatch):
+    # GIVEN a worker whose PATH has the box (prlimit) but no Tesseract
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    prlimit = shutil.which("prlimit")
+    assert prlimit, "prlimit (util-linux) runs every tool"
+    (bin_dir / "prlimit").symlink_to(prlimit)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    page = tmp_path / "page.png"
+    Image.new("L", (100, 100), 255).save(page)
+
+    # WHEN a page is read THEN the error is retried later, and names what is missing
+    with pytest.raises(TransientError, match=r"Tesseract.*not installed"):
+        ocr.ocr_page(page, languages="eng", dpi=300, timeout=60)
 
 
 def test_output_past_the_cap_is_cut_off():

@@ -17,6 +17,7 @@ tool killed otherwise (SIGKILL: the kernel's OOM killer) is the caller's to judg
 import math
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import time
@@ -58,7 +59,11 @@ class ToolRun:
 
 
 def boxed(command: list[str], limits: ToolLimits, timeout: float, output_bytes: int) -> list[str]:
-    """`command` under prlimit: address space, CPU seconds, file size, open files, no core."""
+    """`command` under prlimit: address space, CPU seconds, file size, open files, no core.
+    A tool that is not installed raises FileNotFoundError here, as running it would without
+    the box (prlimit itself would only exit with 127)."""
+    if shutil.which(command[0]) is None:
+        raise FileNotFoundError(f"{command[0]} is not installed")
     cpu = max(math.ceil(timeout / _CPU_SHARE_OF_TIMEOUT), 1)
     return [
         "prlimit",
