@@ -50,7 +50,7 @@ class AttemptAdmin(RecordsContentReads, admin.ModelAdmin[Attempt]):
     list_filter = ("outcome", "stage", "error_class")
     search_fields = ("job__document__id", "job__document__original_name", "worker", "error_class", "message")
     readonly_fields = ("job", *ATTEMPT_FIELDS)
-    list_select_related = ("job",)
+    list_select_related = ("job__document",)  # each row's document is recorded as read
     date_hierarchy = "started_at"
 
     def read_document_of(self, attempt: Attempt) -> object:
