@@ -51,6 +51,7 @@ def page_of(user: User, document_id: object, number: int) -> Page:
     page = processing.page_of_document(str(document.id), number)
     if page is None:
         raise Http404("No such page.")
+    page.document = document  # already loaded: `page.document` needs no query of its own
     return page
 
 
