@@ -157,11 +157,10 @@ def acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
 @never_cache
 @staff_required
 @require_GET
+@permission_needed("access.view_documentread", "view the record of reads")
 def export_reads(request: HttpRequest) -> HttpResponseBase:
     """The record of reads between two dates (`since` included, `until` excluded; UTC), as CSV,
     for operators allowed to view it. The export is itself in the audit log."""
-    if not request.user.has_perm("access.view_documentread"):
-        return HttpResponseForbidden("You need the permission to view the record of reads (access | document read).")
     try:
         since = datetime.date.fromisoformat(request.GET.get("since", ""))
         until = datetime.date.fromisoformat(request.GET.get("until", ""))
