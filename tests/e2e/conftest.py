@@ -11,11 +11,12 @@ Fixtures:
     idle_worker_pool  a `WorkerPool` not started yet: start()/stop()/kill() it at will
     worker_pool       the same, started and ready
     web_server        a running `WebServer`; its `base_url` is http://127.0.0.1:<port>
-    api_for           api_for(token_key) -> an `ApiClient` of the web server
+    api_for           api_for(token) -> an `ApiClient` of the web server
     e2e_processes     every process of the test, for `logs()` in assertion messages
 """
 
 import contextlib
+import http.cookiejar
 import json
 import os
 import re
@@ -198,7 +199,7 @@ class WorkerPool:
 
 class WebServer:
     """`manage.py runweb` (uvicorn) with `processes` processes on a free local port; `launcher`
-    wraps its command (to run it on a host of its own: tests/e2e/hosts.py). Its access log goes
+    wraps its command (to run it on a host of its own: tests/e2e/fleet/hosts.py). Its access log goes
     to its own log."""
 
     def __init__(
@@ -370,8 +371,12 @@ def web_server(e2e_env, e2e_processes) -> Iterator[WebServer]:
 # --- Talking to the API ------------------------------------------------------------------------
 
 
+# The password of the people the e2e tests sign in as.
+PASSWORD = "correct-horse-battery"
+
+
 class ApiClient:
-    """The REST API over real HTTP with a DRF token (the standard library only)."""
+    """The REST API over real HTTP with an API token (django-rest-knox; the standard library only)."""
 
     def __init__(self, base_url: str, token: str) -> None:
         self.base_url = base_url
@@ -436,9 +441,24 @@ class ApiClient:
             time.sleep(0.5)
 
 
+def signed_in_opener(base_url: str, username: str) -> urllib.request.OpenerDirector:
+    """A browser's session on the web host: the sign-in form, with its CSRF token."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(f"{base_url}/accounts/login/", timeout=10).read()
+    csrf = next(cookie.value for cookie in jar if cookie.name == "csrftoken")
+    form = urllib.parse.urlencode({"username": username, "password": PASSWORD, "csrfmiddlewaretoken": csrf})
+    request = urllib.request.Request(
+        f"{base_url}/accounts/login/", data=form.encode(), headers={"Referer": f"{base_url}/accounts/login/"}
+    )
+    opener.open(request, timeout=10).read()
+    assert any(cookie.name == "sessionid" for cookie in jar), "not signed in"
+    return opener
+
+
 @pytest.fixture
 def api_for(web_server) -> Callable[[str], "ApiClient"]:
-    """`api_for(token_key)`: an `ApiClient` of the running web server."""
+    """`api_for(token)`: an `ApiClient` of the running web server."""
     return lambda token: ApiClient(web_server.base_url, token)
 
 

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import FilePayload, Page, expect, sync_playwright
 
+from tests.e2e.conftest import PASSWORD
 from tests.factories import scanned_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
@@ -29,7 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-PASSWORD = "correct-horse-battery"
 PAGES = [f"Ward round number {n} found the patient comfortable." for n in (1, 2, 3, 4)]
 FILLER = [f"Observation {n}: vital signs stable, no acute distress, plan unchanged." for n in range(25)]
 TIMEOUT_MS = 30_000  # for each step; generous, as other work may share the two cores

@@ -14,11 +14,11 @@ from playwright.sync_api import expect, sync_playwright
 from documents.models import Document
 from processing.models import Page, WorkerProcess
 from tests.dashboard.conftest import fail_with, make_document, seed_default_rules
+from tests.e2e.conftest import PASSWORD
 from tests.e2e.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 
-PASSWORD = "correct-horse-battery"
 HIDE_TAB_JS = """() => {
   Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "hidden"});
   document.dispatchEvent(new Event("visibilitychange"));

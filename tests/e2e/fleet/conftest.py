@@ -14,9 +14,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from tests.e2e.conftest import ApiClient, WebServer, WorkerPool
+from tests.e2e.conftest import PASSWORD, ApiClient, WebServer, WorkerPool
 from tests.e2e.fleet.engines import PGBOUNCER_PORT, pgbouncer_admin, pgbouncer_release, rabbitmq_vhost
-from tests.e2e.fleet.hosts import PASSWORD, Fleet
+from tests.e2e.fleet.hosts import Fleet
 from tests.factories import api_token
 
 

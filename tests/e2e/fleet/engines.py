@@ -113,11 +113,6 @@ def pgbouncer_admin(command: str) -> list[dict[str, Any]]:
         )
 
 
-def pgbouncer_transactions(database: str) -> int:
-    """Transactions PgBouncer has passed to `database` since it started."""
-    return sum(int(row["total_xact_count"]) for row in pgbouncer_admin("SHOW STATS") if row["database"] == database)
-
-
 def pgbouncer_release(database: str) -> None:
     """Drop PgBouncer's server connections to `database`, so that it can be dropped."""
     pgbouncer_admin(f"KILL {database}")

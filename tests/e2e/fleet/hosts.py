@@ -7,11 +7,7 @@ dir, cache and temporary files and nobody else's, while the code and the engines
 the network, are the same for all. A host is killed whole by killing its process group.
 """
 
-import http.cookiejar
 import time
-import urllib.parse
-import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +22,6 @@ from tests.factories import scanned_pdf
 HOST_ROOT = Path("/var/lib/exora-host")
 # Every host of the fleet signs sessions with the same key (exora/settings/fleet.py).
 FLEET_SECRET_KEY = "fleet-test-secret-key-shared-by-every-host-of-the-test"
-PASSWORD = "correct-horse-battery"
 
 
 def in_a_host_of_its_own(args: list[str]) -> list[str]:
@@ -83,9 +78,6 @@ class Fleet:
         return WorkerPool(process, processes, self.processes)
 
 
-Launcher = Callable[[list[str]], list[str]]
-
-
 def upload_scans(api: ApiClient, documents: int, pages: int) -> list[str]:
     ids = []
     for n in range(1, documents + 1):
@@ -127,18 +119,3 @@ def assert_read_once_each(ids: list[str], bucket: str, logs) -> None:
             assert f"page {page.number} read once" in page.text
             assert page.image.name in images
         assert len([key for key in images if f"documents/{document.id}/" in key]) == len(pages)
-
-
-def signed_in_opener(base_url: str, username: str) -> urllib.request.OpenerDirector:
-    """A browser's session on the web host: the sign-in form, with its CSRF token."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    opener.open(f"{base_url}/accounts/login/", timeout=10).read()
-    csrf = next(cookie.value for cookie in jar if cookie.name == "csrftoken")
-    form = urllib.parse.urlencode({"username": username, "password": PASSWORD, "csrfmiddlewaretoken": csrf})
-    request = urllib.request.Request(
-        f"{base_url}/accounts/login/", data=form.encode(), headers={"Referer": f"{base_url}/accounts/login/"}
-    )
-    opener.open(request, timeout=10).read()
-    assert any(cookie.name == "sessionid" for cookie in jar), "not signed in"
-    return opener

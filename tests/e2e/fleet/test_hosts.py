@@ -13,12 +13,12 @@ from dashboard.models import Alert, AlertRule
 from processing import identity
 from processing.models import Attempt, Page, WorkerProcess
 from tests.dashboard.conftest import seed_default_rules
+from tests.e2e.conftest import signed_in_opener
 from tests.e2e.fleet.engines import pgbouncer_admin
 from tests.e2e.fleet.hosts import (
     all_finished,
     assert_read_once_each,
     held_by,
-    signed_in_opener,
     upload_scans,
     wait_for,
 )

@@ -8,9 +8,9 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import WebSocket, sync_playwright
 
 from documents.models import Document
-from tests.e2e.conftest import ApiClient
+from tests.e2e.conftest import PASSWORD, ApiClient
 from tests.e2e.fleet.engines import FailoverBalancer
-from tests.e2e.fleet.hosts import PASSWORD, upload_scans
+from tests.e2e.fleet.hosts import upload_scans
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, SUMMARY_JS
 from tests.factories import api_token
 
