@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.utils import timezone
@@ -32,6 +33,7 @@ from processing import api as processing
 logger = logging.getLogger(__name__)
 
 DAY_SECONDS = 86_400
+DAILY_DUTIES_KEY = "retention:daily-duties-done"  # in the cache while today's are done
 
 
 def purge_expired(now: datetime | None = None) -> int:
@@ -149,15 +151,12 @@ def _newest_change(entry: Path) -> float:
 
 class DailyDuties:
     """Retention, the orphan sweep and the purge of records of reads past
-    EXORA_ACCESS_LOG_DAYS, once a day: at the first round of a leader, then every 24 hours."""
-
-    def __init__(self) -> None:
-        self.last_run: float | None = None
+    EXORA_ACCESS_LOG_DAYS, once a day. The day is marked in the shared cache (Redis), not in
+    the process: a new leader (a restart, a failover) does not run them again the same day."""
 
     def run_when_due(self) -> bool:
-        if self.last_run is not None and time.monotonic() - self.last_run < DAY_SECONDS:
+        if not cache.add(DAILY_DUTIES_KEY, time.time(), timeout=DAY_SECONDS):
             return False
-        self.last_run = time.monotonic()
         purge_expired()
         sweep_orphans()
         records.purge_older_than(settings.EXORA_ACCESS_LOG_DAYS)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -129,6 +130,22 @@ def test_retention_deletes_finished_documents_past_their_time(storage, settings,
     # THEN the old one is gone with its files, and the recent one kept
     assert_nothing_left_of(old)
     assert len(stored_files_under(f"documents/{recent.id}")) == 3
+
+
+def test_the_daily_duties_run_once_a_day_whoever_leads(storage, settings, api_client, stub_broker, stub_worker):
+    # GIVEN retention of 30 days, a document past it, and no daily duties done today
+    settings.EXORA_RETENTION_DAYS = 30
+    old = read_document(api_client, stub_broker, ["Old visit."])
+    Document.objects.filter(id=old.id).update(finished_at=timezone.now() - timedelta(days=31))
+    cache.delete(retention.DAILY_DUTIES_KEY)
+    try:
+        # WHEN the leader runs them, and then a new leader (a restart, a failover) the same day
+        runs = [retention.DailyDuties().run_when_due(), retention.DailyDuties().run_when_due()]
+    finally:
+        cache.delete(retention.DAILY_DUTIES_KEY)
+    # THEN they ran once, the first time, and the old document is gone
+    assert runs == [True, False]
+    assert_nothing_left_of(old)
 
 
 def test_retention_is_off_by_default(api_client, stub_broker, stub_worker):
