@@ -62,6 +62,11 @@ class PageTimes:
     def typical(self) -> float:
         return self.ewma.get("total", self.p50)
 
+    def seconds_per_page(self, slots: int) -> float:
+        """A page's cost in the queue, per slot: reading time alone leaves out what a page
+        costs around it, and the pace pages were finished at over the slots includes it."""
+        return max(self.typical, self.gap * slots)
+
     @property
     def spread(self) -> float:
         """How much slower than typical a slow page is (p90 / p50), at least 1."""
@@ -189,9 +194,7 @@ def queue_states(now: datetime | None = None) -> dict[str, QueueState]:
     pages_ahead = sum(min(_pages_left(r) - running_pages.get(str(r["document_id"]), 0), window) for r in started)
     seconds_left = sum(running_left.values())
     slots = max(workers.slots, 1)
-    # Reading time alone leaves out what a page costs around it; the pace pages were finished
-    # at, over the slots alive, includes it. The larger of the two, per slot.
-    page_seconds = max(times.typical, times.gap * slots)
+    page_seconds = times.seconds_per_page(slots)
 
     states: dict[str, QueueState] = {}
     for row in started:
@@ -215,7 +218,7 @@ def queue_states(now: datetime | None = None) -> dict[str, QueueState]:
     return states
 
 
-_newcomer_cache: dict[str, tuple[float, float | None]] = {}
+_newcomer_cache: dict[str, tuple[float, float | None]] = {}  # "wait": (when, the wait)
 
 
 def newcomer_wait_seconds() -> float | None:
@@ -233,7 +236,7 @@ def newcomer_wait_seconds() -> float | None:
     workers = workers_alive(database_now())
     wait = None
     if workers.slots:
-        page_seconds = max(times.typical, times.gap * workers.slots)
+        page_seconds = times.seconds_per_page(workers.slots)
         wait = (line.in_line + line.not_started * window) * page_seconds / workers.slots
     with _stats_lock:
         _newcomer_cache["wait"] = (time.monotonic(), wait)

@@ -35,11 +35,10 @@ def database_queues(now: datetime | None = None) -> DatabaseQueues:
     """
     now = now or timezone.now()
     documents = dict(Document.objects.values_list("status").annotate(n=Count("id")).order_by())
-    open_statuses = (Page.Status.PENDING, Page.Status.RUNNING)
     # Pages of documents still reading: a failed or cancelled document leaves its unread pages
     # pending, and they wait for nothing. Done pages of all time would be a scan of the
     # biggest table: the throughput section counts recent ones by time instead.
-    open_pages = Page.objects.filter(status__in=open_statuses, document__status=Document.Status.READING)
+    open_pages = Page.objects.filter(status__in=Page.OPEN_STATUSES, document__status=Document.Status.READING)
     pages = dict(open_pages.values_list("status").annotate(n=Count("id")).order_by())
     oldest_queued = Document.objects.filter(status=Document.Status.QUEUED).aggregate(t=Min("job__enqueued_at"))["t"]
     # A page waits from the moment its document started reading (pages have no creation time).
@@ -48,7 +47,7 @@ def database_queues(now: datetime | None = None) -> DatabaseQueues:
     )["t"]
     return {
         "documents": {status: documents.get(status, 0) for status in Document.Status.values},
-        "pages": {status: pages.get(status, 0) for status in open_statuses},
+        "pages": {status: pages.get(status, 0) for status in Page.OPEN_STATUSES},
         "oldest_queued_document_seconds": _seconds_since(oldest_queued, now),
         "oldest_pending_page_seconds": _seconds_since(oldest_page, now),
     }

@@ -47,7 +47,7 @@ def _columns(tsv: str) -> dict[str, list[Any]]:
 
 
 def _assemble(data: dict[str, list[Any]]) -> tuple[str, list[Word], float | None]:
-    """Text, words and mean confidence from pytesseract's image_to_data table, column by column;
+    """Text, words and mean confidence from Tesseract's TSV table, column by column;
     a word a line end split with a hyphen is one word again (`hyphens.join_hyphenated`), also
     across the paragraph break Tesseract often sees after a shorter, hyphen-ended line."""
     lines: dict[tuple[int, int, int], list[Word]] = {}
