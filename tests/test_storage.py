@@ -11,9 +11,12 @@ from pathlib import Path
 
 import boto3
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from documents.models import Document
+from exora.storage import SINGLE_REQUEST_BYTES
 from processing import files
 from processing.models import Page
 from tests.conftest import bucket_keys, drain, start_document
@@ -164,11 +167,6 @@ def test_the_cache_keeps_its_size_dropping_the_least_recently_used(tmp_path, set
 
 def test_small_and_large_files_go_up_whole_with_their_content_type(s3_bucket):
     # GIVEN the bucket storage, a page image's size and an upload's beyond one request
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
-
-    from exora.storage import SINGLE_REQUEST_BYTES
-
     small, large = os.urandom(40_000), os.urandom(SINGLE_REQUEST_BYTES + 1)
     # WHEN both are saved
     small_name = default_storage.save("documents/x/pages/1.jpg", ContentFile(small))

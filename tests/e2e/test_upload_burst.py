@@ -98,7 +98,7 @@ def post_upload(base_url: str, token: str, name: str, pdf: bytes) -> tuple[int, 
         return error.code, answer, error.headers.get("Retry-After")
 
 
-def test_300_uploads_at_once_get_no_500_and_every_one_gets_in(e2e_env, e2e_processes, limited_role, settings):
+def test_300_uploads_at_once_get_no_500_and_every_one_gets_in(e2e_env, e2e_processes, limited_role):
     # GIVEN the web server as the role with a lowered connection limit, 4 pooled connections
     # per process, waiting at most 2 s for one
     env = {

@@ -1,7 +1,6 @@
 """The evaluation's split, layouts and degraded scans: recorded, value-preserving, reproducible."""
 
 import io
-from pathlib import Path
 
 import pikepdf
 
@@ -9,14 +8,15 @@ from evaluation import layouts, scan, split
 from evaluation.ccda import Block
 from evaluation.corpus import load_documents
 from evaluation.render import render
+from tests.factories import DATA
 
-DATA = Path(__file__).parents[1] / "data" / "medcorpus"
+MEDCORPUS = DATA / "medcorpus"
 
 
 def test_the_split_is_recorded_for_every_evaluation_document_and_follows_its_rule() -> None:
     # GIVEN the recorded split and the documents the evaluation reads
     recorded = split.recorded()
-    documents = load_documents(DATA)
+    documents = load_documents(MEDCORPUS)
     # WHEN the rule is applied again to the files the split lists
     again = split.assign(list(recorded))
     # THEN it gives the same parts, every evaluation document has one, and both parts are used

@@ -2,6 +2,7 @@
 Read by the real pipeline (Tesseract, poppler), then the passes."""
 
 import io
+import textwrap
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -65,25 +66,14 @@ def _two_column_pdf() -> bytes:
     pdf = canvas.Canvas(buffer, pagesize=letter)
     pdf.setFont("Times-Roman", 11)
     pdf.drawString(64, 740, "Patient: Maria Lopez, DOB: 03/14/1961, MRN: 204511")
-    left = ["MEDICATIONS", "Lisinopril 10 mg by mouth once daily.", *_wrapped(PROSE, 44) * 2]
-    right = ["ALLERGIES", "Penicillin - Reaction: Hives.", *_wrapped(PROSE, 44) * 2]
+    left = ["MEDICATIONS", "Lisinopril 10 mg by mouth once daily.", *textwrap.wrap(PROSE, 44) * 2]
+    right = ["ALLERGIES", "Penicillin - Reaction: Hives.", *textwrap.wrap(PROSE, 44) * 2]
     for x, column in ((64, left), (318, right)):
         for n, text in enumerate(column):
             pdf.drawString(x, 710 - n * 15, text)
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
-
-
-def _wrapped(text: str, width: int) -> list[str]:
-    lines, line = [], ""
-    for word in text.split():
-        if len(line) + len(word) + 1 > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    return [*lines, line]
 
 
 def test_a_page_of_two_columns_is_read_column_by_column(tmp_path: Path) -> None:
