@@ -73,10 +73,15 @@ def worker(name: str, *, threads: int = 1, age: float = 1.0, queues=None) -> Wor
     )
 
 
+def signed_in_browser(user) -> tuple[Client, bytes]:
+    """A browser signed in as `user`, and its session cookie as its socket sends it."""
+    browser = Client()
+    browser.force_login(user)
+    return browser, f"sessionid={browser.cookies['sessionid'].value}".encode()
+
+
 def session_cookie(username: str) -> bytes:
-    client = Client()
-    client.force_login(get_user_model().objects.get(username=username))
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
+    return signed_in_browser(get_user_model().objects.get(username=username))[1]
 
 
 def communicator(*, cookie: bytes | None = None, origin: bytes | None = b"http://localhost", token: str | None = None):

@@ -5,10 +5,10 @@ import asyncio
 
 from channels.db import database_sync_to_async
 from django.contrib.sessions.models import Session
-from django.test import Client
 from knox.models import AuthToken
 
-from tests.realtime.conftest import communicator, queued_document, receive_all
+from tests.factories import api_token
+from tests.realtime.conftest import communicator, queued_document, receive_all, signed_in_browser
 
 
 async def closed_with(socket, timeout: float = 5.0) -> int | None:
@@ -22,12 +22,6 @@ async def closed_with(socket, timeout: float = 5.0) -> int | None:
         if message["type"] == "websocket.close":
             return int(message.get("code", 1000))
     return None
-
-
-def signed_in_browser(user) -> tuple[Client, bytes]:
-    browser = Client()
-    browser.force_login(user)
-    return browser, f"sessionid={browser.cookies['sessionid'].value}".encode()
 
 
 def test_signing_out_closes_the_sessions_socket(alice):
@@ -47,8 +41,7 @@ def test_signing_out_closes_the_sessions_socket(alice):
 
 
 def test_revoking_a_token_closes_its_socket_and_no_other(alice):
-    _, key = AuthToken.objects.create(user=alice)
-    _, other_key = AuthToken.objects.create(user=alice)
+    key, other_key = api_token(alice), api_token(alice)
 
     async def scenario() -> tuple[int | None, int | None]:
         revoked, kept = communicator(token=key, origin=None), communicator(token=other_key, origin=None)
