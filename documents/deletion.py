@@ -67,9 +67,14 @@ def delete_files_of(document_id: str, sha256s: set[str]) -> None:
     contents no other document has."""
     removed = delete_stored_folder(document_folder(document_id))
     for sha256 in sha256s - {""}:
-        if not Document.objects.filter(Q(sha256=sha256) | Q(readable_sha256=sha256)).exists():
+        if not content_is_kept(sha256):
             processing.forget_cached(sha256)
     logger.info("document %s deleted with %d stored file(s)", document_id, removed)
+
+
+def content_is_kept(sha256: str) -> bool:
+    """Whether a document still has this content, as its upload or its repaired copy."""
+    return Document.objects.filter(Q(sha256=sha256) | Q(readable_sha256=sha256)).exists()
 
 
 @receiver(post_delete, sender=Document)

@@ -21,12 +21,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.db.models import Q
 from django.utils import timezone
 
 from access import records
 from documents import lifecycle
-from documents.deletion import delete_stored_folder, document_folder, stored_files_under
+from documents.deletion import content_is_kept, delete_stored_folder, document_folder, stored_files_under
 from documents.models import Document
 from processing import api as processing
 
@@ -70,15 +69,11 @@ def sweep_orphans(now: datetime | None = None) -> Swept:
     swept = Swept(
         stored=_sweep_storage(cutoff),
         scratch=_sweep_scratch(Path(settings.EXORA_TMP_DIR), cutoff.timestamp()),
-        cached=processing.sweep_cache(_content_is_kept, cutoff.timestamp()),
+        cached=processing.sweep_cache(content_is_kept, cutoff.timestamp()),
     )
     if swept.total:
         logger.info("orphan sweep: %d stored file(s), %d scratch entries, %d cached copies", *vars(swept).values())
     return swept
-
-
-def _content_is_kept(sha256: str) -> bool:
-    return Document.objects.filter(Q(sha256=sha256) | Q(readable_sha256=sha256)).exists()
 
 
 def _sweep_storage(cutoff: datetime) -> int:
