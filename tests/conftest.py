@@ -42,12 +42,16 @@ def other_user(db):
     return get_user_model().objects.create_user("mallory", password="correct-horse-battery")
 
 
-@pytest.fixture
-def web_client(user) -> Client:
+def signed_in(user) -> Client:
     """A browser session signed in as `user`."""
     client = Client()
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def web_client(user) -> Client:
+    return signed_in(user)
 
 
 @pytest.fixture

@@ -16,14 +16,13 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.test import Client
 from django.utils import timezone
 
 from documents import retention
 from documents.deletion import stored_files_under
 from documents.models import Document
 from processing.models import Job, Page
-from tests.conftest import drain
+from tests.conftest import drain, signed_in
 from tests.factories import born_digital_pdf
 
 
@@ -90,8 +89,7 @@ def test_its_owner_deletes_it_through_the_api(storage, api_client, stub_broker, 
 
 def test_nobody_else_can_delete_it(api_client, other_user, stub_broker, stub_worker):
     document = read_document(api_client, stub_broker, ["Private note."])
-    intruder = Client()
-    intruder.force_login(other_user)
+    intruder = signed_in(other_user)
     assert intruder.post(f"/documents/{document.id}/delete/").status_code == 404
     assert intruder.delete(f"/api/v1/documents/{document.id}/").status_code == 404
     assert len(stored_files_under(f"documents/{document.id}")) == 3
@@ -100,8 +98,7 @@ def test_nobody_else_can_delete_it(api_client, other_user, stub_broker, stub_wor
 def test_an_operator_deletes_it_in_the_admin(storage, api_client, stub_broker, stub_worker):
     document = read_document(api_client, stub_broker, ["Operative note."])
     operator = get_user_model().objects.create_superuser("root", password="a-long-operator-password")
-    admin = Client()
-    admin.force_login(operator)
+    admin = signed_in(operator)
     # WHEN an operator confirms its deletion in the admin
     response = admin.post(f"/admin/documents/document/{document.id}/delete/", {"post": "yes"})
     # THEN it is gone with its files

@@ -19,6 +19,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
+from tests.conftest import signed_in
 from tests.factories import born_digital_pdf, png
 
 PASSWORD = "correct-horse-battery"
@@ -50,8 +51,7 @@ def test_repeated_failures_lock_the_account_with_a_clear_message(settings, user)
     assert f"for {settings.EXORA_LOGIN_LOCKOUT_MINUTES} minutes" in response.content.decode()
     # AND an operator unlocks her by deleting the attempts in the admin
     operator = get_user_model().objects.create_superuser("olga", password="an-operator-password")
-    admin = Client()
-    admin.force_login(operator)
+    admin = signed_in(operator)
     attempts = list(AccessAttempt.objects.filter(username="alice").values_list("id", flat=True))
     response = admin.post(
         "/admin/axes/accessattempt/", {"action": "delete_selected", "_selected_action": attempts, "post": "yes"}
@@ -164,8 +164,7 @@ def test_someone_else_cannot_revoke_a_token(web_client, other_user):
 def test_the_admin_never_shows_a_token_or_its_hash(user):
     token, key = AuthToken.objects.create(user=user)
     operator = get_user_model().objects.create_superuser("olga", password="an-operator-password")
-    admin = Client()
-    admin.force_login(operator)
+    admin = signed_in(operator)
     listing = admin.get("/admin/knox/authtoken/").content.decode()
     # (the hash is the row's id, in its links; no column shows it)
     assert "alice" in listing and key not in listing and "field-digest" not in listing
@@ -193,15 +192,13 @@ def staff(db):
 
 
 def test_staff_pages_need_no_second_factor_when_it_is_off(staff):
-    client = Client()
-    client.force_login(staff)
+    client = signed_in(staff)
     assert client.get("/ops/").status_code == 200
 
 
 def test_with_2fa_on_staff_enrol_an_app_then_reach_ops_and_admin(settings, staff):
     settings.EXORA_STAFF_2FA = True
-    client = Client()
-    client.force_login(staff)
+    client = signed_in(staff)
     # WHEN a signed-in operator opens /ops/, THEN they are sent to the two-factor page
     response = client.get("/ops/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/two-factor/?next=/ops/")
@@ -228,8 +225,7 @@ def test_with_2fa_on_staff_enrol_an_app_then_reach_ops_and_admin(settings, staff
     assert client.get("/ops/").status_code == 200
     assert client.get("/admin/").status_code == 200
     # AND the key is no longer shown to anyone
-    other_session = Client()
-    other_session.force_login(staff)
+    other_session = signed_in(staff)
     assert 'id="totp-key"' not in other_session.get("/accounts/two-factor/").content.decode()
 
 

@@ -8,12 +8,6 @@ import sys
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-from django.utils import timezone
-
-from documents.models import Document
-from processing.models import Page
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 
@@ -69,14 +63,7 @@ def test_pages_carry_the_policy_and_their_scripts_its_nonce(web_client):
     assert scripts and all(f'nonce="{nonce}"' in s for s in scripts)
 
 
-def test_medical_content_is_never_stored_by_a_cache(web_client, api_client, user):
-    document = Document.objects.create(
-        owner=user, original_name="scan.pdf", file="documents/x/original.pdf", size_bytes=1, sha256="1" * 64,
-        mime_type="application/pdf", status=Document.Status.COMPLETED, page_count=1, pages_done=1,
-        finished_at=timezone.now(),
-    )  # fmt: skip
-    image = default_storage.save(f"documents/{document.id}/pages/00001-bbbb.jpg", ContentFile(b"\xff\xd8jpeg"))
-    Page.objects.create(document=document, number=1, status=Page.Status.DONE, text="Glucose 5.4", image=image)
+def test_medical_content_is_never_stored_by_a_cache(web_client, api_client, document):
     responses = [
         web_client.get(f"/documents/{document.id}/"),
         web_client.get(f"/documents/{document.id}/pages/1.jpg"),

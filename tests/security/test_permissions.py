@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from dashboard.models import Alert, AlertRule
 from documents.models import Document
+from tests.conftest import signed_in
 from tests.dashboard.conftest import default_rules, fail_with, make_document  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.usefixtures("default_rules")]
@@ -18,8 +19,7 @@ pytestmark = [pytest.mark.usefixtures("default_rules")]
 def bare_staff(db) -> Client:
     """Staff who may look at /ops/ and do nothing else."""
     sam = get_user_model().objects.create_user("sam", password="a-staff-password-here", is_staff=True)
-    client = Client()
-    client.force_login(sam)
+    client = signed_in(sam)
     client.user = sam  # type: ignore[attr-defined]
     return client
 
@@ -71,8 +71,7 @@ def test_the_admin_offers_cancel_and_retry_only_with_their_permissions(user, bar
 def test_the_admin_keeps_a_documents_owner(user, other_user):
     document = failed(user)
     root = get_user_model().objects.create_superuser("root", password="an-operator-password")
-    admin = Client()
-    admin.force_login(root)
+    admin = signed_in(root)
     page = admin.get(f"/admin/documents/document/{document.id}/change/").content.decode()
     assert 'name="owner"' not in page  # shown, not editable
     admin.post(f"/admin/documents/document/{document.id}/change/", {"owner": other_user.id, "original_name": "x"})

@@ -8,43 +8,19 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-from django.test import Client
 from django.utils import timezone
 
 from access import records
 from access.models import DocumentRead
 from dashboard.models import AuditLog
 from documents.models import Document
-from processing.models import Page
-
-NAME = "hiv-test-result-jane-doe.pdf"
-TEXT = "HIV antibody test: reactive"
-
-
-@pytest.fixture
-def document(user) -> Document:
-    """A completed one-page document of alice's, with its image stored."""
-    document = Document.objects.create(
-        owner=user, original_name=NAME, file="documents/x/original.pdf", size_bytes=1, sha256="0" * 64,
-        mime_type="application/pdf", status=Document.Status.COMPLETED, page_count=1, pages_done=1,
-        finished_at=timezone.now(),
-    )  # fmt: skip
-    image = default_storage.save(f"documents/{document.id}/pages/00001-aaaa.jpg", ContentFile(b"\xff\xd8jpeg"))
-    Page.objects.create(document=document, number=1, status=Page.Status.DONE, text=TEXT, image=image)
-    return document
+from tests.conftest import signed_in
+from tests.security.conftest import NAME
 
 
 @pytest.fixture
 def operator(db):
     return get_user_model().objects.create_superuser("olga", password="an-operator-password")
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def doors_recorded(document: Document) -> list[str]:
