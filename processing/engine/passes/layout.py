@@ -67,14 +67,8 @@ def _get(page: Any, name: str, default: Any = None) -> Any:
     return getattr(page, name, default)
 
 
-def _word_parts(word: Any) -> tuple[str, list[int] | None]:
-    if isinstance(word, dict):
-        return str(word.get("text", "")), word.get("box")
-    return str(getattr(word, "text", "")), getattr(word, "box", None)
-
-
 def _confidence(word: Any) -> float:
-    value = word.get("confidence") if isinstance(word, dict) else getattr(word, "confidence", None)
+    value = _get(word, "confidence")
     return float(value) if value is not None else 100.0
 
 
@@ -110,20 +104,21 @@ def _without_specks(words: list[tuple[str, list[int]]], confidences: list[float]
 
 def _pieces(word: Any) -> list[list[int]]:
     """The boxes of a word joined across a line end (none for a whole word)."""
-    pieces = word.get("parts") if isinstance(word, dict) else getattr(word, "parts", None)
-    return [list(box) for box in pieces or []]
+    return [list(box) for box in _get(word, "parts") or []]
 
 
 def page_lines(page: Any) -> list[Line]:
     """The lines of one page-like object (a dict, a DB Page or a PageResult)."""
     number = int(_get(page, "number", 1) or 1)
     height = float(_get(page, "height", 0) or 0)
+    # Words with a box, and how sure OCR is of each (a text layer's are sure).
     raw_words = _get(page, "words", None) or []
-    parts = [_word_parts(w) for w in raw_words]
-    words = [(t, b) for t, b in parts if t.strip() and b and len(b) == 4]
-    words = _without_specks(
-        words, [_confidence(w) for w, (t, b) in zip(raw_words, parts, strict=True) if t.strip() and b and len(b) == 4]
-    )
+    placed = [
+        (text, box, _confidence(w))
+        for w in raw_words
+        if (text := str(_get(w, "text", ""))).strip() and (box := _get(w, "box")) and len(box) == 4
+    ]
+    words = _without_specks([(text, box) for text, box, _ in placed], [confidence for *_, confidence in placed])
     if words:
         lines = _lines_from_words(number, words, height)
         between = gutter(lines)
@@ -132,7 +127,7 @@ def page_lines(page: Any) -> list[Line]:
             lines = [line for stream in streams for line in _lines_from_words(number, stream, height)]
             for index, line in enumerate(lines):
                 line.index = index
-        joined = {tuple(b): pieces for (t, b), w in zip(parts, raw_words, strict=True) if (pieces := _pieces(w)) and b}
+        joined = {tuple(b): pieces for w in raw_words if (pieces := _pieces(w)) and (b := _get(w, "box"))}
         for line in lines if joined else []:
             line.pieces = {i: joined[tuple(box)] for i, box in enumerate(line.boxes) if box and tuple(box) in joined}
         if not height:  # pages from `process_file` carry no size: the lowest word stands in
