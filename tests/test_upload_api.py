@@ -222,3 +222,16 @@ def test_web_upload_needs_a_signed_in_person(client, db):
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
     assert not Document.objects.exists()
+
+
+def test_a_limit_or_offset_past_what_a_database_counts_is_a_page_not_an_error(api_client):
+    # GIVEN a person with two documents
+    for name in ("a.pdf", "b.pdf"):
+        assert post_file(api_client, name, born_digital_pdf([[f"Note {name}"]])).status_code == 201
+    # WHEN the list is asked for with a limit, then an offset, past PostgreSQL's bigint
+    huge = 2**63
+    many = api_client.get(f"{URL}?limit={huge}")
+    none = api_client.get(f"{URL}?offset={huge}")
+    # THEN both are pages: every document, then none
+    assert many.status_code == 200 and many.json()["count"] == 2 and len(many.json()["results"]) == 2
+    assert none.status_code == 200 and none.json()["results"] == []
