@@ -80,7 +80,7 @@ def test_a_worker_host_killed_whole_loses_no_page_and_counts_no_crash(
     assert took <= limit, f"handed back after {took:.1f} s (limit {limit} s)\n{logs()}"
     # AND the other host finishes every document: no page lost, none stored twice, no crash
     wait_for(lambda: all_finished(ids), 300, "every document to finish", logs)
-    assert_read_once_each(ids, s3_bucket, logs)
+    assert_read_once_each(ids, s3_bucket, logs, killed_node="worker-a")
 
 
 def test_a_worker_host_stopped_with_sigterm_finishes_or_hands_back_and_raises_no_alert(
