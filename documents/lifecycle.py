@@ -340,7 +340,19 @@ def _announce_queued_now(document_ids: set[str]) -> None:
     except Exception:
         logger.exception("could not record the predictions of %d queued documents", len(document_ids))
         states = None
-    events.documents_changed(sorted(document_ids), queue=True, states=states)
+    others_moved = states is None or _went_ahead_of_others(document_ids, states)
+    events.documents_changed(sorted(document_ids), queue=others_moved, states=states)
+
+
+def _went_ahead_of_others(queued: set[str], states: dict[str, processing.QueueState]) -> bool:
+    """Whether a document just queued stands ahead of one that was waiting already (a higher
+    lane passed it): only then did anyone else's place or ETA move. Uploads joining the end of
+    the line, the usual case, move nobody, so only their owners are told, and a burst of them
+    does not send the whole queue to everyone."""
+    waiting = {i: s.position for i, s in states.items() if s.position is not None}
+    mine = [position for i, position in waiting.items() if i in queued]
+    others = [position for i, position in waiting.items() if i not in queued]
+    return bool(mine and others) and min(mine) < max(others)
 
 
 _queued_announcements = Coalescer(settings.EXORA_EVENTS_COALESCE_SECONDS, _announce_queued_now)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from access.models import DocumentRead
-from documents import events
+from documents import events, lifecycle
 from documents.consumers import MIN_INTERVAL
 from documents.models import Document
 from processing.housekeeping import Housekeeping
@@ -261,3 +261,33 @@ def test_a_snapshot_is_on_the_record_of_reads(alice):
     # THEN the read is on record, through the socket's door
     read = DocumentRead.objects.get(document_id=document.id)
     assert (read.reader_name, read.door, read.owner_id) == ("alice", "socket", alice.id)
+
+
+def test_an_upload_at_the_end_of_the_line_moves_nobody_and_a_priority_one_tells_those_it_passed(alice, bob):
+    # GIVEN a worker, and bob's standard document waiting, his page open on it
+    worker("w1")
+    waiting = queued_document(bob, ago=60)
+    cookie = session_cookie("bob")
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        socket = communicator(cookie=cookie)
+        assert (await socket.connect())[0]
+        await receive_all(socket)  # the snapshot
+        # WHEN alice uploads a standard document, which queues behind his
+        behind = await database_sync_to_async(queued_document)(alice, ago=1)
+        await sync_to_async(lifecycle.announce_queued)(str(behind.id))
+        after_standard = await receive_all(socket, quiet=1.5)
+        # AND then a priority one, which goes ahead of his
+        ahead = await database_sync_to_async(queued_document)(alice, lane="priority", ago=0)
+        await sync_to_async(lifecycle.announce_queued)(str(ahead.id))
+        after_priority = await receive_all(socket, quiet=1.5)
+        await socket.disconnect()
+        return after_standard, after_priority
+
+    after_standard, after_priority = asyncio.run(scenario())
+    # THEN his page heard nothing of the upload behind him
+    assert after_standard == []
+    # AND heard that the priority one moved him back, with his new place
+    assert [(m["id"], m["position"], m["message"]) for m in after_priority] == [
+        (str(waiting.id), 2, "moved back: a priority document was added")
+    ]
