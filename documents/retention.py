@@ -6,7 +6,8 @@ Files younger than the grace period (`EXORA_ORPHAN_GRACE_HOURS`) are left alone,
 may be about to name them.
 
 Both run once a day in the alert evaluator's leader (`DailyDuties`, dashboard.services.evaluator),
-beside the purge of the record of reads past `EXORA_ACCESS_LOG_DAYS` (access.records).
+beside the purge of the record of reads past `EXORA_ACCESS_LOG_DAYS` (access.records) and of
+expired API tokens (exora.token_auth).
 """
 
 import contextlib
@@ -27,6 +28,7 @@ from access import records
 from documents import lifecycle
 from documents.deletion import content_is_kept, delete_stored_folder, document_folder, stored_files_under
 from documents.models import Document
+from exora.token_auth import tokens_expired_delete
 from processing import api as processing
 
 logger = logging.getLogger(__name__)
@@ -145,8 +147,8 @@ def _newest_change(entry: Path) -> float:
 
 
 class DailyDuties:
-    """Retention, the orphan sweep and the purge of records of reads past
-    EXORA_ACCESS_LOG_DAYS, once a day. The day is marked in the shared cache (Redis), not in
+    """Retention, the orphan sweep, the purge of records of reads past EXORA_ACCESS_LOG_DAYS
+    and of expired API tokens, once a day. The day is marked in the shared cache (Redis), not in
     the process: a new leader (a restart, a failover) does not run them again the same day."""
 
     def run_when_due(self) -> bool:
@@ -155,4 +157,5 @@ class DailyDuties:
         purge_expired()
         sweep_orphans()
         records.purge_older_than(settings.EXORA_ACCESS_LOG_DAYS)
+        tokens_expired_delete()
         return True

@@ -31,11 +31,11 @@ from django.db.models import Q
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
-from knox.auth import TokenAuthentication
 from knox.models import AuthToken
 from rest_framework.exceptions import AuthenticationFailed
 
 from documents.events import group_name
+from exora.token_auth import TokenAuthentication
 
 logger = logging.getLogger(__name__)
 

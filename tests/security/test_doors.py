@@ -4,6 +4,7 @@ passwords for staff (django-otp)."""
 
 import io
 import time
+from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
@@ -12,13 +13,17 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
+from exora.token_auth import TokenAuthentication, tokens_expired_delete
 from tests.conftest import signed_in
 from tests.factories import born_digital_pdf, png
 
@@ -153,6 +158,30 @@ def test_tokens_are_hashed_expiring_shown_once_and_revocable_by_their_owner(web_
     # WHEN she revokes it, THEN it no longer works
     web_client.post("/tokens/revoke/", {"token_key": token.token_key})
     assert api.get("/api/v1/documents/").status_code in (401, 403)
+
+
+def test_an_expired_token_is_refused_and_the_daily_duties_delete_every_expired_one(user, other_user):
+    # GIVEN alice's live token, her expired one, and an expired one of bob's
+    live, live_key = AuthToken.objects.create(user=user)
+    expired, expired_key = AuthToken.objects.create(user=user)
+    bobs, _ = AuthToken.objects.create(user=other_user)
+    AuthToken.objects.filter(digest__in=[expired.digest, bobs.digest]).update(expiry=timezone.now() - timedelta(days=1))
+    api = APIClient()
+    # WHEN each of alice's is used
+    api.credentials(HTTP_AUTHORIZATION=f"Token {expired_key}")
+    refused = api.get("/api/v1/documents/")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {live_key}")
+    served = api.get("/api/v1/documents/")
+    # THEN the expired one is refused (and gone), the live one works, and bob's is left to the daily duties
+    assert refused.status_code in (401, 403) and served.status_code == 200
+    assert set(AuthToken.objects.values_list("digest", flat=True)) == {live.digest, bobs.digest}
+    # AND a live token is checked with one query (knox's own also reads all of the person's tokens)
+    with CaptureQueriesContext(connection) as queries:
+        assert TokenAuthentication().authenticate_credentials(live_key.encode())[0] == user
+    assert len(queries) == 1
+    # WHEN the daily duties delete the expired tokens, THEN only the live one is left
+    assert tokens_expired_delete() == 1
+    assert list(AuthToken.objects.values_list("digest", flat=True)) == [live.digest]
 
 
 def test_someone_else_cannot_revoke_a_token(web_client, other_user):
