@@ -21,7 +21,8 @@ from django.utils import timezone
 from access.models import DocumentRead
 
 Door = DocumentRead.Door
-# A page that polls (the operators' dashboard) records each document it shows once per window.
+# A door that is polled (the operators' dashboard, a socket, the API's document detail) records
+# each document it shows once per window.
 REPEAT_WINDOW_SECONDS = 300
 
 

@@ -34,7 +34,10 @@ def test_every_door_of_its_owner_is_recorded_without_content(web_client, api_cli
         assert web_client.get(url).status_code == 200, url
     for url in ("", "result/", "text/"):
         assert api_client.get(f"/api/v1/documents/{document.id}/{url}").status_code == 200, url
-    # THEN each read is on record: who, from where, through which door
+    # AND a program polls the API's document detail while it waits
+    for _ in range(3):
+        assert api_client.get(f"/api/v1/documents/{document.id}/").status_code == 200
+    # THEN each read is on record: who, from where, through which door, the polled one once
     assert doors_recorded(document) == sorted(
         ["page", "page_image", "text", "json", "api_document", "api_result", "api_text"]
     )
