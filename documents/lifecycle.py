@@ -345,13 +345,15 @@ def _announce_queued_now(document_ids: set[str]) -> None:
 
 
 def _went_ahead_of_others(queued: set[str], states: dict[str, processing.QueueState]) -> bool:
-    """Whether a document just queued stands ahead of one that was waiting already (a higher
-    lane passed it): only then did anyone else's place or ETA move. Uploads joining the end of
-    the line, the usual case, move nobody, so only their owners are told, and a burst of them
-    does not send the whole queue to everyone."""
-    waiting = {i: s.position for i, s in states.items() if s.position is not None}
-    mine = [position for i, position in waiting.items() if i in queued]
-    others = [position for i, position in waiting.items() if i not in queued]
+    """Whether a document just queued went ahead of one already waiting: only then did anyone
+    else's place or ETA move. Within a lane the order is the order of arrival, so only a lane
+    served before another's passes it (a priority upload). Uploads joining the end of their
+    lane, the usual case, move nobody, so only their owners are told, and a burst of them does
+    not send the whole queue to everyone."""
+    served_at = {lane.name: rank for rank, lane in enumerate(processing.LANES)}
+    waiting = [s for s in states.values() if s.position is not None]
+    mine = [served_at[s.lane] for s in waiting if s.document_id in queued]
+    others = [served_at[s.lane] for s in waiting if s.document_id not in queued]
     return bool(mine and others) and min(mine) < max(others)
 
 
