@@ -115,11 +115,12 @@ def documents_waiting(created_before: datetime) -> dict[str, str]:
 # --- A document's way through processing --------------------------------------------------------
 
 
-def document_create(document: Document) -> Document:
-    """A checked upload becomes a queued document with its job (in its lane)."""
+def document_create(document: Document, *, owner_waiting: int | None = None) -> Document:
+    """A checked upload becomes a queued document with its job (in its lane). `owner_waiting`:
+    the owner's documents not finished, when the caller has just counted them."""
     with transaction.atomic():
         document.save()
-        processing.job_create(str(document.id), document.owner, document.page_count)
+        processing.job_create(str(document.id), document.owner, document.page_count, owner_waiting)
         transaction.on_commit(lambda: announce_queued(str(document.id)))
     return document
 

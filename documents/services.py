@@ -4,6 +4,7 @@ The changes of status (create, cancel, retry, a lane) are documents.lifecycle's.
 """
 
 import hashlib
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO, cast
 
@@ -65,16 +66,10 @@ def document_upload(owner: User, upload: UploadedFile[bytes], ocr_mode: str | No
         page_count = processing.check_upload(cast(BinaryIO, upload.file), mime_type)
     except processing.PermanentError as error:
         raise UploadRejected(error.user_message, http_status=422) from error
-    _refuse_past_the_limits_of(owner, upload.size or 0, page_count)
-    existing = (
-        Document.objects.filter(owner=owner, sha256=sha256)
-        .exclude(status__in=(Document.Status.FAILED, Document.Status.CANCELLED))
-        .first()
-    )
-    if existing is not None:
-        raise UploadRejected(
-            f"You already uploaded this file as “{existing.original_name}”.", http_status=409, existing=existing
-        )
+    totals = _totals_of(owner, sha256)
+    _refuse_past_the_limits_of(totals, upload.size or 0, page_count)
+    if totals.same_file:
+        _refuse_the_same_file_twice(owner, sha256)
 
     document = Document(
         owner=owner,
@@ -88,7 +83,7 @@ def document_upload(owner: User, upload: UploadedFile[bytes], ocr_mode: str | No
     _release_database_connection()
     upload.seek(0)
     document.file.save(document.original_name, upload, save=False)
-    return lifecycle.document_create(document)
+    return lifecycle.document_create(document, owner_waiting=totals.waiting)
 
 
 def _release_database_connection() -> None:
@@ -106,18 +101,38 @@ def _refuse_empty_or_oversized(size: int | None) -> None:
         raise UploadRejected(too_large_message(), http_status=413)
 
 
-def _refuse_past_the_limits_of(owner: User, size: int, pages: int) -> None:
-    """What one person may have (one query): the storage their documents take
-    (EXORA_USER_QUOTA_MB: delete some to upload more), documents waiting at once
-    (EXORA_USER_MAX_WAITING: the queue is shared, and a script that uploads thousands would
-    hold everyone else's back) and pages uploaded in a day (EXORA_USER_PAGES_PER_DAY)."""
+@dataclass(frozen=True)
+class _OwnerTotals:
+    used: int  # bytes their documents take
+    waiting: int  # their documents not finished
+    pages_today: int  # pages they uploaded in the last 24 hours
+    same_file: int  # their documents of these bytes, not failed or cancelled
+
+
+def _totals_of(owner: User, sha256: str) -> _OwnerTotals:
+    """What the checks of an upload need to know of its owner's documents, in one query."""
     since = timezone.now() - timedelta(days=1)
+    kept = ~Q(status__in=(Document.Status.FAILED, Document.Status.CANCELLED))
     totals = Document.objects.filter(owner=owner).aggregate(
         used=Sum("size_bytes"),
         waiting=Count("id", filter=Q(finished_at__isnull=True)),
         pages_today=Sum("page_count", filter=Q(created_at__gte=since)),
+        same_file=Count("id", filter=Q(sha256=sha256) & kept),
     )
-    used, waiting, taken = totals["used"] or 0, totals["waiting"], totals["pages_today"] or 0
+    return _OwnerTotals(
+        used=totals["used"] or 0,
+        waiting=totals["waiting"],
+        pages_today=totals["pages_today"] or 0,
+        same_file=totals["same_file"],
+    )
+
+
+def _refuse_past_the_limits_of(totals: _OwnerTotals, size: int, pages: int) -> None:
+    """What one person may have: the storage their documents take (EXORA_USER_QUOTA_MB: delete
+    some to upload more), documents waiting at once (EXORA_USER_MAX_WAITING: the queue is
+    shared, and a script that uploads thousands would hold everyone else's back) and pages
+    uploaded in a day (EXORA_USER_PAGES_PER_DAY)."""
+    used, waiting, taken = totals.used, totals.waiting, totals.pages_today
     if used + size > settings.EXORA_USER_QUOTA_MB * 1024 * 1024:
         raise UploadRejected(
             f"Your documents take {used / 2**20:.0f} MB of your {settings.EXORA_USER_QUOTA_MB} MB: "
@@ -146,3 +161,15 @@ def _sha256(upload: UploadedFile[bytes]) -> str:
     for chunk in upload.chunks():
         digest.update(chunk)
     return digest.hexdigest()
+
+
+def _refuse_the_same_file_twice(owner: User, sha256: str) -> None:
+    existing = (
+        Document.objects.filter(owner=owner, sha256=sha256)
+        .exclude(status__in=(Document.Status.FAILED, Document.Status.CANCELLED))
+        .first()
+    )
+    if existing is not None:
+        raise UploadRejected(
+            f"You already uploaded this file as “{existing.original_name}”.", http_status=409, existing=existing
+        )

@@ -15,24 +15,25 @@ from processing import dispatch, lanes
 from processing.models import Job, Page
 
 
-def job_create(document_id: str, owner: User, page_count: int | None) -> Job:
+def job_create(document_id: str, owner: User, page_count: int | None, owner_waiting: int | None = None) -> Job:
     """Create the job of a new document in its lane, and queue its start once the transaction
-    commits (a worker must never look for a document it cannot see yet)."""
-    lane = lane_for(owner, page_count)
+    commits (a worker must never look for a document it cannot see yet). `owner_waiting`: the
+    owner's documents not finished before this one, when the caller knows (counted otherwise)."""
+    lane = lane_for(owner, page_count, owner_waiting)
     job = Job.objects.create(document_id=document_id, lane=lane, enqueued_at=timezone.now())
     transaction.on_commit(lambda: dispatch.send_start(str(document_id)))
     return job
 
 
-def lane_for(owner: User, page_count: int | None) -> str:
+def lane_for(owner: User, page_count: int | None, owner_waiting: int | None = None) -> str:
     """Priority for the paid tier; bulk for very large documents and for many at once."""
     if owner.groups.filter(name=settings.EXORA_PRIORITY_GROUP).exists():
         return lanes.BY_NAME["priority"].name
     if (page_count or 0) > settings.EXORA_BULK_PAGES:
         return lanes.BY_NAME["bulk"].name
-    # The person's documents still waiting or being read, the new one included.
-    waiting = Job.objects.filter(document__owner=owner, document__finished_at__isnull=True).count() + 1
-    if waiting >= settings.EXORA_BULK_DOCUMENTS:
+    if owner_waiting is None:
+        owner_waiting = Job.objects.filter(document__owner=owner, document__finished_at__isnull=True).count()
+    if owner_waiting + 1 >= settings.EXORA_BULK_DOCUMENTS:  # the new one included
         return lanes.BY_NAME["bulk"].name
     return lanes.DEFAULT.name
 
