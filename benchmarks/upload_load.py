@@ -12,6 +12,7 @@ try, then any retry), answers by kind, uploads taken per second, CPU millisecond
 in the web processes, database connections at peak, the web processes' RSS at peak. Then,
 with idle workers, the time from an upload's 201 to its first page leased (20 uploads one by
 one). The web tier runs alone during the load (no workers): in a fleet they are other hosts.
+Each load meets a warm server (`warm_up`, not counted), as a peak does.
 
 Usage: .venv/bin/python benchmarks/upload_load.py [--clients 50,200,1000] [--seconds 60]
 """
@@ -28,6 +29,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -149,6 +151,27 @@ def start_web(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[byt
     raise RuntimeError(f"the web server did not start:\n{log.read_text()[-2000:]}")
 
 
+def warm_up(port: int, tokens: list[str], paths: dict[str, Path]) -> None:
+    """A server at peak has been serving: its pools hold their database connections, its
+    threads and PostgreSQL's backends have run each query once. Three rounds of 40 one-page
+    uploads at once bring a fresh one there (they are not counted; their documents stay
+    queued, ahead of the load's)."""
+    template = paths["scan"].read_bytes()
+
+    def upload(token: str) -> None:
+        body, boundary = _multipart(template + f"\n%{uuid.uuid4().hex}\n".encode())
+        headers = {"Authorization": f"Token {token}", "Content-Type": f"multipart/form-data; boundary={boundary}"}
+        url = f"http://127.0.0.1:{port}/api/v1/documents/"
+        request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 (localhost)
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            response.read()
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        for _ in range(3):
+            list(pool.map(upload, tokens[:40]))
+    time.sleep(2)
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(process.pid, signal.SIGTERM)
@@ -207,10 +230,21 @@ def start_latency(env: dict[str, str], port: int, token: str, paths: dict[str, P
                 if time.time() - answered > 60:
                     raise RuntimeError(f"no page started in 60 s:\n{log.read_text()[-2000:]}")
                 time.sleep(0.02)
-            time.sleep(3)  # the page read: the workers idle again
+            _wait_until_finished(document_id)  # the workers idle again, as the figure is for idle workers
         return seconds
     finally:
         stop(workers)
+
+
+def _wait_until_finished(document_id: str, timeout: float = 120) -> None:
+    from documents.models import Document
+
+    deadline = time.monotonic() + timeout
+    while not Document.objects.filter(id=document_id, status__in=Document.FINISHED).exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"document {document_id} did not finish in {timeout:.0f} s")
+        time.sleep(0.1)
+    time.sleep(0.5)
 
 
 def _multipart(content: bytes) -> tuple[bytes, str]:
@@ -270,6 +304,7 @@ def main() -> int:
     for clients in loads:
         empty_queue(env)
         web = start_web(env, port, workdir / f"web-{clients}.log")
+        warm_up(port, tokens, paths)
         sampler = Sampler(web.pid, "exora_bench_load")
         sampler.start()
         cpu_before = sampler.cpu()
@@ -307,7 +342,7 @@ def main() -> int:
         stop(web)
     line = (
         f"upload 201 to first page leased, idle workers, 20 one-page uploads: p50 {statistics.median(starts):.2f} s, "
-        f"p95 {percentile(starts, 0.95):.2f} s (goal < {GOAL_START_P95} s): "
+        f"p95 {percentile(starts, 0.95):.2f} s, slowest {max(starts):.2f} s (goal: p95 < {GOAL_START_P95} s): "
         f"{'MET' if percentile(starts, 0.95) < GOAL_START_P95 else 'NOT MET'}"
     )
     summary.append(line)
