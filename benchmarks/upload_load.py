@@ -19,6 +19,7 @@ Usage: .venv/bin/python benchmarks/upload_load.py [--clients 50,200,1000] [--sec
 
 import argparse
 import json
+import math
 import os
 import signal
 import statistics
@@ -296,8 +297,8 @@ def main() -> int:
     cost_ms = cpu_used * 1000 / max(result["taken"], 1)
     line = (
         f"cost: {result['taken']} one-page uploads by 10 clients, nobody watching: web CPU {cost_ms:.1f} ms per upload "
-        f"(p50 {result['p50']:.3f} s); 1,000 uploads within 2 s need {1000 * cost_ms / 1000 / 2:.0f} web processes "
-        "(one core each)"
+        f"(p50 {result['p50']:.3f} s); 1,000 uploads within 2 s need "
+        f"{math.ceil(1000 * cost_ms / 1000 / 2)} web processes (one core each)"
     )
     print(line, flush=True)
     summary.append(line)
