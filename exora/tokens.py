@@ -13,6 +13,7 @@ from knox.models import AuthToken
 from knox.views import LogoutView
 
 from exora.requests import SignedInRequest
+from exora.token_auth import TokenAuthentication
 
 
 @login_required
@@ -39,3 +40,5 @@ def revoke(request: SignedInRequest) -> HttpResponse:
 @extend_schema(request=None, responses={204: None}, summary="Revoke the token this request signs with")
 class ApiLogoutView(LogoutView):  # knox ships no types: its base is Any
     """POST /api/v1/auth/logout/: a program revokes its own token (its sockets close)."""
+
+    authentication_classes = (TokenAuthentication,)
