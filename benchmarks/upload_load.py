@@ -158,18 +158,9 @@ def warm_up(port: int, tokens: list[str], paths: dict[str, Path]) -> None:
     uploads at once bring a fresh one there (they are not counted; their documents stay
     queued, ahead of the load's)."""
     template = paths["scan"].read_bytes()
-
-    def upload(token: str) -> None:
-        body, boundary = _multipart(template + f"\n%{uuid.uuid4().hex}\n".encode())
-        headers = {"Authorization": f"Token {token}", "Content-Type": f"multipart/form-data; boundary={boundary}"}
-        url = f"http://127.0.0.1:{port}/api/v1/documents/"
-        request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 (localhost)
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-            response.read()
-
     with ThreadPoolExecutor(max_workers=40) as pool:
         for _ in range(3):
-            list(pool.map(upload, tokens[:40]))
+            list(pool.map(lambda token: _upload(port, token, template), tokens[:40]))
     time.sleep(2)
 
 
@@ -216,13 +207,8 @@ def start_latency(env: dict[str, str], port: int, token: str, paths: dict[str, P
         template = paths["scan"].read_bytes()
         seconds = []
         for _ in range(20):
-            body, boundary = _multipart(template + f"\n%{uuid.uuid4().hex}\n".encode())
-            headers = {"Authorization": f"Token {token}", "Content-Type": f"multipart/form-data; boundary={boundary}"}
-            url = f"http://127.0.0.1:{port}/api/v1/documents/"
-            request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 (localhost)
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                answered = time.time()
-                document_id = json.loads(response.read())["id"]
+            document_id = _upload(port, token, template)
+            answered = time.time()
             while True:
                 attempt = Attempt.objects.filter(job__document_id=document_id, stage=Attempt.Stage.PAGE).first()
                 if attempt is not None:
@@ -248,11 +234,18 @@ def _wait_until_finished(document_id: str, timeout: float = 120) -> None:
     time.sleep(0.5)
 
 
-def _multipart(content: bytes) -> tuple[bytes, str]:
+def _upload(port: int, token: str, template: bytes) -> str:
+    """Upload `template` with bytes of its own added, through the API; returns the document's id."""
     boundary = uuid.uuid4().hex
     head = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="scan.pdf"\r\n'
     head += "Content-Type: application/pdf\r\n\r\n"
-    return head.encode() + content + f"\r\n--{boundary}--\r\n".encode(), boundary
+    content = template + f"\n%{uuid.uuid4().hex}\n".encode()
+    body = head.encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    headers = {"Authorization": f"Token {token}", "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    url = f"http://127.0.0.1:{port}/api/v1/documents/"
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 (localhost)
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+        return str(json.loads(response.read())["id"])
 
 
 def percentile(values: list[float], share: float) -> float:
