@@ -112,12 +112,11 @@ class _OwnerTotals:
 def _totals_of(owner: User, sha256: str) -> _OwnerTotals:
     """What the checks of an upload need to know of its owner's documents, in one query."""
     since = timezone.now() - timedelta(days=1)
-    kept = ~Q(status__in=(Document.Status.FAILED, Document.Status.CANCELLED))
     totals = Document.objects.filter(owner=owner).aggregate(
         used=Sum("size_bytes"),
         waiting=Count("id", filter=Q(finished_at__isnull=True)),
         pages_today=Sum("page_count", filter=Q(created_at__gte=since)),
-        same_file=Count("id", filter=Q(sha256=sha256) & kept),
+        same_file=Count("id", filter=_same_file(sha256)),
     )
     return _OwnerTotals(
         used=totals["used"] or 0,
@@ -163,12 +162,13 @@ def _sha256(upload: UploadedFile[bytes]) -> str:
     return digest.hexdigest()
 
 
+def _same_file(sha256: str) -> Q:
+    """A document of these bytes that counts: one that failed or was cancelled may be sent again."""
+    return Q(sha256=sha256) & ~Q(status__in=(Document.Status.FAILED, Document.Status.CANCELLED))
+
+
 def _refuse_the_same_file_twice(owner: User, sha256: str) -> None:
-    existing = (
-        Document.objects.filter(owner=owner, sha256=sha256)
-        .exclude(status__in=(Document.Status.FAILED, Document.Status.CANCELLED))
-        .first()
-    )
+    existing = Document.objects.filter(_same_file(sha256), owner=owner).first()
     if existing is not None:
         raise UploadRejected(
             f"You already uploaded this file as “{existing.original_name}”.", http_status=409, existing=existing
