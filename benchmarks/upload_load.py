@@ -29,7 +29,6 @@ import tempfile
 import threading
 import time
 import urllib.request
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,6 +36,7 @@ import psutil
 from engines import IDLE_WAIT_MS
 from pipeline_throughput import ensure_database
 from sample_documents import born_digital_pdf, dense_scanned_pdf
+from upload_body import upload_body
 from worker_runs import PYTHON, REPO, reset_broker
 
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/exora_bench_load"
@@ -236,12 +236,8 @@ def _wait_until_finished(document_id: str, timeout: float = 120) -> None:
 
 def _upload(port: int, token: str, template: bytes) -> str:
     """Upload `template` with bytes of its own added, through the API; returns the document's id."""
-    boundary = uuid.uuid4().hex
-    head = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="scan.pdf"\r\n'
-    head += "Content-Type: application/pdf\r\n\r\n"
-    content = template + f"\n%{uuid.uuid4().hex}\n".encode()
-    body = head.encode() + content + f"\r\n--{boundary}--\r\n".encode()
-    headers = {"Authorization": f"Token {token}", "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    body, content_type = upload_body(template, "scan.pdf")
+    headers = {"Authorization": f"Token {token}", "Content-Type": content_type}
     url = f"http://127.0.0.1:{port}/api/v1/documents/"
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 (localhost)
     with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
