@@ -72,14 +72,16 @@ REST_FRAMEWORK = {
 }
 # The API's throttles count in the cache: Redis, so that every web process counts together (the
 # stub broker's single process keeps them in its memory). Ids only: no content is ever cached.
+# django-redis, not Django's own Redis backend: under ASGI Django makes a cache backend per
+# request, and its own keeps the connection pool in the backend, so every request opened (and
+# dropped) a Redis connection; django-redis keeps one pool per process.
+REDIS_CACHE = {
+    "BACKEND": "django_redis.cache.RedisCache",
+    "LOCATION": REDIS_URL,
+    "KEY_PREFIX": f"{EXORA_EVENTS_PREFIX}:cache",
+}
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    if EXORA_BROKER == "stub"
-    else {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": f"{EXORA_EVENTS_PREFIX}:cache",
-    }
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"} if EXORA_BROKER == "stub" else REDIS_CACHE
 }
 # Snapshots a person's sockets may ask for (connecting asks for one) per minute.
 EXORA_SOCKET_SNAPSHOTS_PER_MINUTE = env.get_int("EXORA_SOCKET_SNAPSHOTS_PER_MINUTE", 30, minimum=1)
