@@ -16,6 +16,9 @@ EXORA_DB_POOL_SIZE = env.get_int("EXORA_DB_POOL_SIZE", 8, minimum=1)
 # How long a request waits for a free connection before it is answered 503 (a worker's step
 # fails and is retried).
 EXORA_DB_POOL_TIMEOUT_SECONDS = env.get_float("EXORA_DB_POOL_TIMEOUT_SECONDS", 10.0)
+# HTTP requests a web process works on at once (exora.admission); the others wait their turn,
+# first come first served, for as long as a request may wait for a connection.
+EXORA_WEB_REQUESTS_AT_ONCE = env.get_int("EXORA_WEB_REQUESTS_AT_ONCE", EXORA_DB_POOL_SIZE, minimum=1)
 
 DATABASES = {
     "default": dj_database_url.config(

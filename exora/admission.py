@@ -1,0 +1,85 @@
+"""How many HTTP requests a web process works on at once.
+
+Django runs every request of an ASGI server on a thread of its own. Under a burst a hundred
+such threads share the process's one core and its pool of database connections: each advances
+a little at a time, and all of them answer late. `AdmissionLimit` lets
+EXORA_WEB_REQUESTS_AT_ONCE requests in at a time and keeps the others waiting at the door, in
+the order they came, where a waiting request is a parked coroutine that costs nothing: the
+first to come are answered first. A request that waits longer than
+EXORA_DB_POOL_TIMEOUT_SECONDS is answered 503 with Retry-After, as one that waited that long
+for a database connection is (exora.errors).
+
+A request holds its place until its answer starts: sending a large file to a slow client
+keeps no one out. Health probes never wait: a busy process is alive.
+"""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from exora.errors import BUSY_MESSAGE, RETRY_AFTER_SECONDS
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Any
+
+UNLIMITED_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+class AdmissionLimit:
+    """ASGI middleware for HTTP: at most `at_once` requests in the application at a time."""
+
+    def __init__(self, app: ASGIApp, at_once: int, wait_seconds: float) -> None:
+        self.app = app
+        self.at_once = at_once
+        self.wait_seconds = wait_seconds
+        # Made in the running event loop, on the first request (a semaphore belongs to one loop).
+        self._places: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Any, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if self._places is None:
+            self._places = asyncio.Semaphore(self.at_once)
+        places = self._places
+        try:
+            await asyncio.wait_for(places.acquire(), self.wait_seconds)
+        except TimeoutError:
+            await send_busy(send)
+            return
+        holding = True
+
+        def leave() -> None:
+            nonlocal holding
+            if holding:
+                holding = False
+                places.release()
+
+        async def send_then_leave(message: Message) -> None:
+            await send(message)
+            if message["type"] == "http.response.start":
+                leave()
+
+        try:
+            await self.app(scope, receive, send_then_leave)
+        finally:
+            leave()
+
+
+async def send_busy(send: Send) -> None:
+    body = json.dumps({"detail": BUSY_MESSAGE}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
