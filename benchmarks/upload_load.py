@@ -309,7 +309,8 @@ def main() -> int:
         line = (
             f"{clients:5d} clients: upload p50 {result['p50']:.2f} s, p95 {result['p95']:.2f} s, "
             f"p99 {result['p99']:.2f} s "
-            f"(one-page: p95 {result['p95_scan']:.2f} s); answers {result['answers']}; errors {result['errors']}; "
+            f"(one-page: p95 {result['p95_scan']:.2f} s; in the opening burst, every client at once: "
+            f"p95 {result['p95_opening_scan']:.2f} s); answers {result['answers']}; errors {result['errors']}; "
             f"{taken / result['seconds']:.1f} uploads/s taken; web CPU {cpu_ms:.0f} ms per upload and its "
             f"{result['polls'] / max(taken, 1):.1f} polls; "
             f"web DB connections at peak {sampler.peak_connections} (pools {WEB_PROCESSES} x {POOL_SIZE}); "
@@ -319,8 +320,13 @@ def main() -> int:
         print(line, flush=True)
         summary.append(line)
         if clients == 200:
-            met = result["p95_scan"] < GOAL_P95_AT_200
-            summary.append(f"      one-page p95 at 200 < {GOAL_P95_AT_200} s: {'MET' if met else 'NOT MET'}")
+            # The harder reading of "200 at once": the opening burst alone, not diluted by
+            # the later, less synchronised rounds.
+            met = max(result["p95_scan"], result["p95_opening_scan"]) < GOAL_P95_AT_200
+            summary.append(
+                f"      one-page p95 at 200 < {GOAL_P95_AT_200} s, over the load and in the opening burst: "
+                f"{'MET' if met else 'NOT MET'}"
+            )
         if clients == 1000:
             summary.append(f"      errors at 1,000 clients: {sum(result['errors'].values())} (goal 0)")
         time.sleep(5)
