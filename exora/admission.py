@@ -38,15 +38,18 @@ class AdmissionLimit:
         self.app = app
         self.at_once = at_once
         self.wait_seconds = wait_seconds
-        # Made in the running event loop, on the first request (a semaphore belongs to one loop).
-        self._places: asyncio.Semaphore | None = None
+        # Made anew for each event loop that calls: a semaphore belongs to one loop (a server
+        # process runs one; tests run one each).
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._places = asyncio.Semaphore(at_once)
 
     async def __call__(self, scope: Scope, receive: Any, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
             await self.app(scope, receive, send)
             return
-        if self._places is None:
-            self._places = asyncio.Semaphore(self.at_once)
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop, self._places = loop, asyncio.Semaphore(self.at_once)
         places = self._places
         holding = False
         refused = False
