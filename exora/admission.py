@@ -17,15 +17,10 @@ either. Health probes never wait: a busy process is alive.
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
+from exora.bodylimit import ASGIApp, Message, Scope, Send, send_json
 from exora.errors import BUSY_MESSAGE, RETRY_AFTER_SECONDS
-
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Any
 
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz"})
 
@@ -92,15 +87,4 @@ class AdmissionLimit:
 
 async def send_busy(send: Send) -> None:
     body = json.dumps({"detail": BUSY_MESSAGE}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, 503, body, (b"retry-after", str(RETRY_AFTER_SECONDS).encode()))

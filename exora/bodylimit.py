@@ -64,20 +64,24 @@ def declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
     return None
 
 
-async def send_refusal(send: Send, limit: int) -> None:
-    body = refusal(limit)
+async def send_json(send: Send, status: int, body: bytes, *headers: tuple[bytes, bytes]) -> None:
+    """Answer a request from the ASGI layer, before Django sees it (or instead): a JSON body."""
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
+                *headers,
             ],
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def send_refusal(send: Send, limit: int) -> None:
+    await send_json(send, 413, refusal(limit), (b"connection", b"close"))
 
 
 class BodySizeLimit:
