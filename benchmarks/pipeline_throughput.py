@@ -16,7 +16,8 @@ Everything runs against its own database (exora_bench, reached by the workers th
 with --pgbouncer), its own Redis db (and RabbitMQ virtual host with --broker rabbitmq), emptied
 before every worker run, and a temporary data directory; workers are stopped on exit, Ctrl-C or error.
 The documents come from sample_documents.py; worker_runs.py starts the workers and measures a
-document's run through them.
+document's run through them, run_figures.py turns a run into figures, and bare_tesseract.py
+measures the limit of section b.
 """
 
 import argparse
@@ -28,31 +29,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 import psutil
+from bare_tesseract import BareResult, bare_tesseract
 from engines import IDLE_WAIT_MS, broker_env, idle_worker_cores, storage_env, through_pgbouncer
+from run_figures import cpu_line, describe_run, tool_peaks
 from sample_documents import born_digital_pdf, dense_scanned_pdf, small_scanned_pdf
-from worker_runs import (
-    PYTHON,
-    REPO,
-    WORKER_PROCESSES,
-    WORKER_THREADS,
-    Run,
-    cpu_line,
-    describe_run,
-    hwm_kb,
-    machine_busy,
-    migrate,
-    run_document,
-    this_process_cpu,
-    tool_peaks,
-)
+from worker_runs import PYTHON, REPO, WORKER_PROCESSES, WORKER_THREADS, Run, migrate, run_document
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/exora_bench"
 DEFAULT_REDIS_DB = 13
@@ -144,70 +131,6 @@ def ensure_database(database_url: str, env: dict[str, str]) -> None:
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             print(f"created database {name}")
     migrate(env)
-
-
-# --- Bare tesseract --------------------------------------------------------------------------------
-
-
-@dataclass
-class BareResult:
-    pages: int
-    seconds: float
-    page_seconds: list[float]
-    page_cpu: list[float]  # CPU seconds of each tesseract run (rusage)
-    peak_rss_kb: int  # highest VmHWM, read every 50 ms while each tesseract runs
-    other_cores: float  # cores busy outside this process and its tesseracts during the run
-
-
-def bare_tesseract(pdf: Path, workdir: Path, pages: int) -> BareResult:
-    images = workdir / "pgm"
-    images.mkdir(exist_ok=True)
-    subprocess.run(["pdftoppm", "-gray", "-r", "300", str(pdf), str(images / "p")], check=True)  # untimed
-    files = sorted(images.glob("*.pgm"))
-    if len(files) != pages:
-        raise RuntimeError(f"expected {pages} rendered pages, got {len(files)}")
-    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-
-    def read(path: Path) -> tuple[float, float, int]:
-        # Not rusage's ru_maxrss: after vfork+exec it also counts this (large) Python process.
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            ["tesseract", str(path), "-", "--psm", "3", "--dpi", "300", "tsv"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        hwm = 0
-        try:
-            while True:
-                pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-                if pid:
-                    break
-                hwm = max(hwm, hwm_kb(process.pid))
-                time.sleep(0.05)
-        except BaseException:
-            process.kill()
-            process.wait()
-            raise
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            raise RuntimeError(f"tesseract failed on {path} ({process.returncode})")
-        return time.perf_counter() - started, usage.ru_utime + usage.ru_stime, hwm
-
-    busy_before, own_before = machine_busy(), this_process_cpu()
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=WORKER_PROCESSES) as pool:
-        results = list(pool.map(read, files))
-    seconds = time.perf_counter() - started
-    other = machine_busy() - busy_before - (this_process_cpu() - own_before) - sum(r[1] for r in results)
-    return BareResult(
-        pages,
-        seconds,
-        page_seconds=[r[0] for r in results],
-        page_cpu=[r[1] for r in results],
-        peak_rss_kb=max(r[2] for r in results),
-        other_cores=max(0.0, other) / seconds,
-    )
 
 
 # --- Main ------------------------------------------------------------------------------------------
